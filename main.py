@@ -1,0 +1,53 @@
+#!/usr/bin/env python3
+"""Art2Music Live — one entry point: the kiosk, and the train / export / eval / bench tools.
+
+Each sub-command lives in its package's `cli` module (`add_arguments` + `run`); this file only
+dispatches, so `main.py run` never imports PyTorch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+COMMANDS: dict[str, tuple[str, str]] = {
+    "run": ("installation.app", "run the kiosk (camera, touch UI, audio); --demo without hardware"),
+    "build-corpora": ("training.corpora.cli", "build the offline music and painting corpora"),
+    "build-dataset": ("training.dataset.cli", "pair paintings and music by text similarity"),
+    "train": ("training.cli", "train projector + BiLSTM decoder (paper defaults)"),
+    "train-vocoder": ("training.vocoder.cli", "fine-tune HiFi-GAN on music Mels"),
+    "eval": ("training.evaluation.cli", "MCD / LSD / FAD / cosine for the Table IV ablations"),
+    "export": ("export.cli", "export checkpoints to a versioned ONNX model bundle"),
+    "bench": ("bench.cli", "latency, real-time factor and memory of a bundle"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="main.py", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module_name, summary) in COMMANDS.items():
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as error:
+            if error.name and module_name.startswith(error.name):
+                continue  # that part of the project is not installed in this checkout
+            raise
+        sub = commands.add_parser(name, help=summary, description=summary,
+                                  formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        module.add_arguments(sub)
+        sub.set_defaults(handler=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 0
+    return int(args.handler(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

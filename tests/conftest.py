@@ -1,0 +1,85 @@
+"""Shared fixtures: a tiny generated data set and the tiny open_clip config used across tests."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+FIXTURES = Path(__file__).parent / "fixtures"
+ARTIFACTS = Path(__file__).parent / "_artifacts"
+TINY_CLIP = "open_clip:tiny-ViT"
+
+
+def register_tiny_open_clip() -> None:
+    import open_clip
+
+    import training.encoders.torchvision_ops  # noqa: F401
+
+    open_clip.add_model_config(FIXTURES / "open_clip")
+
+
+def write_tiny_dataset(root: Path, n_clips: int = 4, rows_per_clip: int = 4) -> Path:
+    """A data set in the CONTRACTS.md layout: tones of different pitch paired with colours."""
+    from core.audio_config import DEFAULT_AUDIO
+    from core.mel import mel_target
+
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "mels").mkdir(exist_ok=True)
+    (root / "images").mkdir(exist_ok=True)
+    sr = DEFAULT_AUDIO.sample_rate
+    t = np.arange(DEFAULT_AUDIO.clip_samples) / sr
+    colours = [(200, 40, 40), (40, 160, 60), (40, 60, 200), (220, 200, 60), (120, 40, 160)]
+    rows = []
+    for clip in range(n_clips):
+        frequency = 110.0 * 2 ** clip
+        envelope = 0.5 + 0.5 * np.sin(2 * np.pi * (clip + 1) * 0.3 * t)
+        audio = (0.3 * envelope * np.sin(2 * np.pi * frequency * t)).astype(np.float32)
+        np.save(root / "mels" / f"clip{clip}.npy", mel_target(audio).astype(np.float16))
+        for variant in range(rows_per_clip):
+            image = np.full((48, 64, 3), colours[clip % len(colours)], np.uint8)
+            cv2.circle(image, (16 + 8 * variant, 24), 6, (255, 255, 255), -1)
+            image_path = root / "images" / f"img{clip}_{variant}.png"
+            cv2.imwrite(str(image_path), image)
+            index = clip * rows_per_clip + variant
+            split = "train" if variant < rows_per_clip - 1 else ("val" if clip % 2 else "test")
+            rows.append({
+                "id": f"row{index}",
+                "image_path": f"images/img{clip}_{variant}.png",
+                "comment": f"comment {index}",
+                "painting_emotion": ["awe"],
+                "audio_id": f"clip{clip}",
+                "audio_path": f"clip{clip}.wav",
+                "audio_offset": 0.0,
+                "caption": f"a tone of {frequency:.0f} Hz",
+                "audio_labels": ["Music"],
+                "caption_keywords": ["tone"],
+                "prompt": f"Art Commentary: colour {clip} variant {variant}. Audio: tone {clip}.",
+                "similarity": 0.5,
+                "mel_path": f"mels/clip{clip}.npy",
+                "split": split,
+            })
+    with (root / "manifest.jsonl").open("w") as handle:
+        for row in rows:
+            handle.write(json.dumps(row) + "\n")
+    return root
+
+
+@pytest.fixture(scope="session")
+def tiny_dataset(tmp_path_factory) -> Path:
+    register_tiny_open_clip()
+    return write_tiny_dataset(tmp_path_factory.mktemp("dataset"))
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS

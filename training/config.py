@@ -1,0 +1,38 @@
+"""Training configuration with the paper's hyper-parameters (Sec. IV.A.2) as defaults."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+PAPER_ENCODER = "open_clip:ViT-H-14:laion2b_s32b_b79k"
+"""OpenCLIP ViT-H/14 (LAION-2B), the paper's image and text encoder."""
+
+
+@dataclass
+class TrainConfig:
+    """Adam 1e-4, batch 32, 10 epochs, frequency weights 1.0→1.5, best-validation checkpoint."""
+
+    data: Path = Path("data/dataset")
+    out: Path = Path("runs/art2music")
+    image_encoder: str = PAPER_ENCODER
+    text_encoder: str = PAPER_ENCODER
+    model_size: str = "paper"  # "paper" or "tiny" (tests)
+    mode: str = "full"  # full | text-only | image-only | random (Table IV)
+    epochs: int = 10
+    batch_size: int = 32
+    learning_rate: float = 1e-4
+    weight_min: float = 1.0
+    weight_max: float = 1.5
+    seed: int = 0
+    device: str = "auto"
+    checkpoint_every: int = 200
+    max_steps: int | None = None
+    resume: bool = False
+    num_threads: int | None = None
+
+    def to_dict(self) -> dict:
+        values = asdict(self)
+        values["data"] = str(self.data)
+        values["out"] = str(self.out)
+        return values
