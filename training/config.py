@@ -17,7 +17,7 @@ class TrainConfig:
     out: Path = Path("runs/art2music")
     image_encoder: str = PAPER_ENCODER
     text_encoder: str = PAPER_ENCODER
-    model_size: str = "paper"  # "paper" or "tiny" (tests)
+    model_size: str = "paper"  # paper | compact | tiny (see trainer.MODEL_SIZES)
     mode: str = "full"  # full | text-only | image-only | random (Table IV)
     epochs: int = 10
     batch_size: int = 32

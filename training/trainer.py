@@ -78,15 +78,22 @@ def load_training_data(config: TrainConfig, image_spec: EncoderSpec, text_spec: 
     return TrainingData(mels=torch.from_numpy(mels), splits=splits)
 
 
+MODEL_SIZES = {"paper": 512, "compact": 192}
+"""Hidden width per named size; both keep the paper's 4-layer BiLSTM. `compact` (3.8 M
+parameters) is the CPU-trainable size of the offline default bundle."""
+
+
 def build_model_config(config: TrainConfig, image_dim: int, text_dim: int,
                        frames: int) -> Art2MusicConfig:
     if config.model_size == "tiny":
         return Art2MusicConfig.tiny(image_dim=image_dim, text_dim=text_dim, frames=frames)
-    if config.model_size != "paper":
-        raise ValueError(f"unknown model size {config.model_size!r}; use paper or tiny.")
+    hidden = MODEL_SIZES.get(config.model_size)
+    if hidden is None:
+        raise ValueError(f"unknown model size {config.model_size!r}; use one of "
+                         f"{', '.join([*MODEL_SIZES, 'tiny'])}.")
     return Art2MusicConfig(
-        projector=ProjectorConfig(image_dim=image_dim, text_dim=text_dim, hidden_dim=512),
-        decoder=DecoderConfig(frames=frames),
+        projector=ProjectorConfig(image_dim=image_dim, text_dim=text_dim, hidden_dim=hidden),
+        decoder=DecoderConfig(input_dim=hidden, hidden_dim=hidden, frames=frames),
     )
 
 
