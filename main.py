@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Art2Music Live — one entry point: the kiosk, and the train / export / eval / bench tools.
 
-Each sub-command lives in its package's `cli` module (`add_arguments` + `run`); this file only
-dispatches, so `main.py run` never imports PyTorch.
+Each sub-command lives in its package's `cli` module (`add_arguments` + `run`). Only the chosen
+sub-command's module is imported, so `main.py run` never loads PyTorch.
 """
 
 from __future__ import annotations
@@ -23,25 +23,24 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None) -> argparse.ArgumentParser:
+    """The CLI; only `command`'s module is imported to add its options."""
     parser = argparse.ArgumentParser(prog="main.py", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module_name, summary) in COMMANDS.items():
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as error:
-            if error.name and module_name.startswith(error.name):
-                continue  # that part of the project is not installed in this checkout
-            raise
         sub = commands.add_parser(name, help=summary, description=summary,
                                   formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-        module.add_arguments(sub)
-        sub.set_defaults(handler=module.run)
+        if name == command:
+            module = importlib.import_module(module_name)
+            module.add_arguments(sub)
+            sub.set_defaults(handler=module.run)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    command = next((arg for arg in argv if not arg.startswith("-")), None)
+    parser = build_parser(command if command in COMMANDS else None)
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):
         parser.print_help()

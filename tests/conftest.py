@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 from pathlib import Path
@@ -20,10 +21,9 @@ TINY_CLIP = "open_clip:tiny-ViT"
 
 
 def register_tiny_open_clip() -> None:
-    import open_clip
+    import training  # noqa: F401  (defines torchvision's op schemas before open_clip loads)
 
-    import training.encoders.torchvision_ops  # noqa: F401
-
+    open_clip = importlib.import_module("open_clip")
     open_clip.add_model_config(FIXTURES / "open_clip")
 
 
@@ -55,7 +55,7 @@ def write_tiny_dataset(root: Path, n_clips: int = 4, rows_per_clip: int = 4) -> 
                 "id": f"row{index}",
                 "image_path": f"images/img{clip}_{variant}.png",
                 "comment": f"comment {index}",
-                "painting_emotion": ["awe"],
+                "painting_emotion": [["awe", "sadness", "contentment", "fear"][clip % 4], "tone"],
                 "audio_id": f"clip{clip}",
                 "audio_path": f"clip{clip}.wav",
                 "audio_offset": 0.0,

@@ -24,6 +24,7 @@ class DatasetRow:
     audio_id: str
     mel_path: Path
     split: str
+    painting_emotion: list[str]
 
 
 def read_manifest(dataset_dir: Path) -> list[DatasetRow]:
@@ -48,6 +49,7 @@ def read_manifest(dataset_dir: Path) -> list[DatasetRow]:
                     audio_id=str(item["audio_id"]),
                     mel_path=_resolve(dataset_dir, item["mel_path"]),
                     split=item["split"],
+                    painting_emotion=list(item.get("painting_emotion", [])),
                 ))
             except (json.JSONDecodeError, KeyError) as error:
                 raise ValueError(f"{manifest}:{number} is not a valid manifest row ({error}); "

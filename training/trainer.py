@@ -27,6 +27,7 @@ from training.checkpoint import (
 from training.config import TrainConfig
 from training.encoders import EncoderSpec
 from training.features import cache_embeddings, load_cached_embeddings, read_manifest
+from training.feelings import fit_feelings_head, leading_emotion, save_feelings_head
 from training.losses import FrequencyWeightedL1
 from training.models import Art2Music, Art2MusicConfig, InputMode, apply_input_mode
 from training.models.decoder import DecoderConfig
@@ -252,6 +253,8 @@ def train(config: TrainConfig) -> dict:
             print(f"epoch {epoch}: val loss {val_loss:.4f} (best {best_val:.4f})")
     save_checkpoint(checkpoints, "last", model, sidecar(), optimizer)
     elapsed = time.perf_counter() - started
+    if not stopped:
+        _fit_feelings(config, image_spec, text_spec, checkpoints)
     summary = {
         "epoch": epoch,
         "step": step,
@@ -263,6 +266,21 @@ def train(config: TrainConfig) -> dict:
     if stopped:
         print(f"stopped at step {step}; continue with --resume --out {out}")
     return summary
+
+
+def _fit_feelings(config: TrainConfig, image_spec: EncoderSpec, text_spec: EncoderSpec,
+                  checkpoints: Path) -> None:
+    """Trains the kiosk's feelings head on the training images' ArtEmis labels (if present)."""
+    rows = read_manifest(config.data)
+    _, image, _ = load_cached_embeddings(config.data, image_spec, text_spec)
+    labels = [leading_emotion(row.painting_emotion) for row in rows]
+    chosen = [i for i, (row, label) in enumerate(zip(rows, labels, strict=True))
+              if label is not None and row.split == "train"]
+    if len({labels[i] for i in chosen}) < 2:
+        return
+    head = fit_feelings_head(image[chosen], [labels[i] for i in chosen])
+    save_feelings_head(checkpoints, head, image_spec.to_dict())
+    print(f"feelings head: {len(chosen)} labelled images, train accuracy {head['accuracy']:.2f}")
 
 
 def _save_figures(model: Art2Music, split: SplitData, mels: torch.Tensor, history: dict,

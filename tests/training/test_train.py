@@ -95,3 +95,12 @@ def test_train_help_lists_paper_defaults():
     for expected in ("default: 10", "default: 32", "default: 0.0001", "default: 1.5",
                      "ViT-H-14", "--resume"):
         assert expected in text
+
+
+def test_feelings_head_is_fitted_on_artemis_labels(tiny_dataset, tmp_path):
+    train(tiny_config(tiny_dataset, tmp_path / "run", epochs=1))
+    head = json.loads((tmp_path / "run" / "checkpoints" / "feelings.json").read_text())
+    assert head["labels"][0] == "amusement" and len(head["labels"]) == 9
+    assert head["train_accuracy"] > 0.7
+    tensors = load_tensors(tmp_path / "run" / "checkpoints" / "feelings.safetensors")
+    assert tensors["weight"].shape == (9, 32)
