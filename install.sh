@@ -11,7 +11,7 @@ APT_PACKAGES=(
   libegl1 libgl1 libfontconfig1 libdbus-1-3 libglib2.0-0 libxkbcommon0   # Qt 6
   xvfb xauth libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxcb-shape0
   libxcb-xinerama0 libxcb-xkb1 libxkbcommon-x11-0 libxcb-cursor0          # Qt on X11 / Xvfb
-  libgomp1
+  libgomp1 fonts-noto-color-emoji                # emoji in visitor comments
 )
 
 install_system_packages() {

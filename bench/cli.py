@@ -1,0 +1,77 @@
+"""`main.py bench`: latency per stage, first block and full piece, real-time factor, memory.
+
+Example::
+
+    main.py bench --bundle bundles/paper --repeats 10 --out bench_results/paper
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.logging import RichHandler
+
+LOG_WIDTH = 120
+"""Console width when the output goes to a file or CI log (no terminal to measure)."""
+
+_HELP = {
+    "bundle": "model bundle directory (written by `main.py export`)",
+    "repeats": "timed repeats per stage after one warm-up (median and p95 are reported)",
+    "short": "CI mode: 2 repeats",
+    "providers": "comma list overriding TensorRT → CUDA → CPU, e.g. cuda,cpu",
+    "out": "folder for latency.csv, summary.csv and latency.png",
+    "chunk_frames": "Mel frames per streamed audio block",
+    "no_eager": "skip the PyTorch eager comparison (it needs torch and the checkpoint)",
+    "threads": "onnxruntime intra-op threads (0: all cores)",
+    "open_clip_config": "folder of extra open_clip model configs (JSON) for the eager column",
+}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from engine.engine import DEFAULT_CHUNK_FRAMES
+
+    parser.add_argument("--bundle", type=Path, required=True, help=_HELP["bundle"])
+    parser.add_argument("--repeats", type=int, default=10, help=_HELP["repeats"])
+    parser.add_argument("--short", action="store_true", help=_HELP["short"])
+    parser.add_argument("--providers", default=None, help=_HELP["providers"])
+    parser.add_argument("--out", type=Path, default=Path("bench_results"), help=_HELP["out"])
+    parser.add_argument("--chunk-frames", type=int, default=DEFAULT_CHUNK_FRAMES,
+                        help=_HELP["chunk_frames"])
+    parser.add_argument("--no-eager", action="store_true", help=_HELP["no_eager"])
+    parser.add_argument("--threads", type=int, default=0, help=_HELP["threads"])
+    parser.add_argument("--open-clip-config", type=Path, action="append", default=[],
+                        help=_HELP["open_clip_config"])
+
+
+def run(args: argparse.Namespace) -> int:
+    console = Console(width=None if sys.stdout.isatty() else LOG_WIDTH)
+    logging.basicConfig(level=logging.WARNING, format="%(message)s",
+                        handlers=[RichHandler(console=console, show_path=False)])
+    from bench.report import facts_table, table, write_csv, write_png
+    from bench.runner import BenchConfig, run_benchmark
+    from engine import EngineError
+
+    if args.open_clip_config and not args.no_eager:
+        from export.encoders import register_open_clip_configs
+
+        register_open_clip_configs(args.open_clip_config)
+    config = BenchConfig(bundle=args.bundle, repeats=2 if args.short else args.repeats,
+                         providers=args.providers.split(",") if args.providers else None,
+                         chunk_frames=args.chunk_frames, eager=not args.no_eager,
+                         threads=args.threads)
+    try:
+        with console.status(f"benchmarking {args.bundle} ({config.repeats} repeats)"):
+            result = run_benchmark(config)
+    except EngineError as error:
+        console.print(f"[red]bench failed:[/red] {error}")
+        return 1
+    console.print(table(result))
+    console.print(facts_table(result))
+    latency, summary = write_csv(result, args.out)
+    png = write_png(result, args.out / "latency.png")
+    console.print(f"wrote {latency}, {summary} and {png}")
+    return 0

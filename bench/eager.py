@@ -1,0 +1,78 @@
+"""The bundle's own weights in PyTorch eager, for the engine-vs-eager ratio.
+
+Found through the manifest's provenance (checkpoint path, vocoder choice); absent when torch or
+those files are not on this machine (a kiosk PC), in which case the benchmark skips the column.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from engine.manifest import GRIFFIN_LIM, Manifest
+
+logger = logging.getLogger(__name__)
+
+
+class EagerPipeline:
+    """encode_image / encode_text / generate_mel / vocode with torch modules, batch 1."""
+
+    def __init__(self, manifest: Manifest) -> None:
+        import torch
+
+        import training.encoders.torchvision_ops  # noqa: F401  (before open_clip)
+        from core.mel import denormalize
+        from export.checkpoint import load_run
+        from export.vocoder import load_vocoder
+        from training.encoders import EncoderSpec, create_encoder
+
+        self._torch = torch
+        self._denormalize = denormalize
+        self.manifest = manifest
+        run = load_run(manifest.provenance["checkpoint"])
+        self.model = run.model()
+        self.image_encoder = create_encoder(EncoderSpec.from_dict(manifest.encoders["image"]))
+        self.text_encoder = create_encoder(EncoderSpec.from_dict(manifest.encoders["text"]))
+        choice = (manifest.provenance.get("vocoder") or {}).get("choice")
+        self.generator = None
+        if choice and choice != GRIFFIN_LIM:
+            self.generator = load_vocoder(choice, manifest.audio).generator
+
+    @property
+    def has_vocoder(self) -> bool:
+        return self.generator is not None
+
+    def encode_image(self, rgb: np.ndarray) -> np.ndarray:
+        return self.image_encoder.encode_images([rgb])[0]
+
+    def encode_text(self, prompt: str) -> np.ndarray:
+        return self.text_encoder.encode_texts([prompt])[0]
+
+    def generate_mel(self, image: np.ndarray, text: np.ndarray) -> np.ndarray:
+        torch = self._torch
+        with torch.inference_mode():
+            mel = self.model(torch.from_numpy(image[None]), torch.from_numpy(text[None]))[0]
+        return self._denormalize(mel.numpy(), self.manifest.mel_norm)
+
+    def vocode(self, log_mel: np.ndarray) -> np.ndarray:
+        torch = self._torch
+        with torch.inference_mode():
+            return self.generator(torch.from_numpy(log_mel[None])).reshape(-1).numpy()
+
+
+def load_eager(manifest: Manifest) -> EagerPipeline | None:
+    """The eager pipeline, or None (with the reason logged) when it cannot be built here."""
+    checkpoint = manifest.provenance.get("checkpoint")
+    if not checkpoint or not Path(checkpoint).is_file():
+        logger.warning("no PyTorch eager column: checkpoint %s is not on this machine", checkpoint)
+        return None
+    try:
+        return EagerPipeline(manifest)
+    except ImportError as error:
+        logger.warning("no PyTorch eager column: %s", error)
+    except Exception as error:  # a missing encoder weight file, a changed config, ...
+        reason = str(error).splitlines()[0][:200]
+        logger.warning("no PyTorch eager column: the run cannot be loaded (%s)", reason)
+    return None

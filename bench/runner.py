@@ -1,0 +1,72 @@
+"""Runs the benchmark of one bundle: engine stages, memory, and the PyTorch eager comparison."""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.inputs import COMMENT, camera_frame
+from bench.latency import ONE_PASS, TO_PIECE, time_eager, time_engine
+from bench.memory import PeakRSS, gpu_memory_mb
+from bench.report import BenchResult
+from bench.stats import Summary
+from engine import Engine
+from engine.engine import DEFAULT_CHUNK_FRAMES
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class BenchConfig:
+    bundle: Path
+    repeats: int = 10
+    providers: list[str] | None = None
+    chunk_frames: int = DEFAULT_CHUNK_FRAMES
+    eager: bool = True
+    threads: int = 0
+
+
+def _summaries(timings: dict[str, list[float]]) -> dict[str, Summary]:
+    return {stage: Summary.of(values) for stage, values in timings.items()}
+
+
+def run_benchmark(config: BenchConfig) -> BenchResult:
+    """Engine first (its peak RSS measured before torch is imported), then eager."""
+    frame = camera_frame()
+    with PeakRSS() as engine_rss:
+        engine = Engine.load(config.bundle, providers=config.providers,
+                             intra_op_threads=config.threads)
+        engine_timings = time_engine(engine, frame, COMMENT, config.repeats,
+                                     config.chunk_frames)
+    gpu = gpu_memory_mb()
+    result = BenchResult(_summaries(engine_timings))
+    clip = engine.audio.clip_seconds
+    result.facts = {
+        "bundle": str(config.bundle),
+        "providers": ",".join(sorted({p[0] for p in engine.providers.values()})),
+        "vocoder": engine.vocoder_name,
+        "cpu_cores": os.cpu_count(),
+        "clip_seconds": round(clip, 3),
+        "repeats": config.repeats,
+        "chunk_frames": config.chunk_frames,
+        "real_time_factor": round(result.engine[TO_PIECE].median / clip, 4),
+        "real_time_factor_one_pass": round(result.engine[ONE_PASS].median / clip, 4),
+        "engine_peak_rss_mb": round(engine_rss.peak_mb, 1),
+        "gpu_memory_mb": None if gpu is None else round(gpu, 1),
+    }
+    if config.eager:
+        from bench.eager import load_eager
+
+        with PeakRSS() as eager_rss:
+            pipeline = load_eager(engine.manifest)
+            if pipeline is not None:
+                prompt = engine.build_prompt(COMMENT, ["contentment"])
+                result.eager = _summaries(time_eager(pipeline, frame, prompt, config.repeats))
+        if pipeline is not None:
+            result.facts["eager_peak_rss_mb"] = round(eager_rss.peak_mb, 1)
+            if ONE_PASS in result.eager:
+                result.facts["eager_real_time_factor_one_pass"] = round(
+                    result.eager[ONE_PASS].median / clip, 4)
+    return result

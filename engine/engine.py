@@ -1,0 +1,255 @@
+"""The inference engine: a model bundle run by onnxruntime, without torch (docs/CONTRACTS.md)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator, Sequence
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+
+from core.audio_config import AudioConfig
+from core.mel import denormalize
+from core.prompt import build_prompt as compose_prompt
+from core.prompt import clean_text
+from engine.bundle import Bundle
+from engine.captions import CaptionIndex, CaptionMatch
+from engine.errors import EngineError
+from engine.manifest import (
+    DECODER,
+    IMAGE_ENCODER,
+    TEXT_ENCODER,
+    Manifest,
+)
+from engine.piece import Piece
+from engine.preprocess import preprocess_image
+from engine.providers import resolve_providers
+from engine.session import GraphSession, SessionSettings
+from engine.streaming import stream_vocode
+from engine.tensorrt import CACHE_DIR_NAME, ShapeRange
+from engine.tokenize import TextTokenizer, load_tokenizer
+from engine.vocoder import GriffinLimVocoder, OnnxVocoder, Vocoder
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_CHUNK_FRAMES = 64
+"""Streamed block size: 64 frames = 16 384 samples ≈ 0.74 s at 22.05 kHz."""
+
+COMPOSE_FEELINGS = 3
+"""Emotion chips used by `compose` when the caller gives none."""
+
+
+def _shape_ranges(manifest: Manifest, chunk_frames: int) -> dict[str, ShapeRange]:
+    """TensorRT profiles for the bundle's symbolic dimensions (see export/graphs.py)."""
+    context = manifest.vocoder.context_frames
+    longest = max((t.context_length for t in manifest.tokenizers.values()), default=1)
+    return {
+        "frames": ShapeRange(1, chunk_frames + 2 * context, manifest.audio.frames),
+        "length": ShapeRange(1, 32, longest),
+        "batch": ShapeRange(1, 1, 1),
+    }
+
+
+class Engine:
+    """Painting + comment → music, from a bundle. Thread-safe for one UI thread plus one worker
+    (each graph session runs under its own lock; everything else is read-only)."""
+
+    def __init__(self, bundle: Bundle, sessions: dict[str, GraphSession],
+                 tokenizers: dict[str, TextTokenizer], vocoder: Vocoder,
+                 caption_index: CaptionIndex | None) -> None:
+        self.bundle = bundle
+        self._sessions = sessions
+        self._tokenizers = tokenizers
+        self._vocoder = vocoder
+        self._captions = caption_index
+
+    # ----------------------------------------------------------------------------- loading
+    @classmethod
+    def load(cls, bundle_dir: str | Path, providers: Sequence[str] | str | None = None, *,
+             verify: bool = True, warmup: bool = True, intra_op_threads: int = 0,
+             cache_dir: str | Path | None = None) -> Engine:
+        """Opens and hash-checks a bundle, starts one session per graph, and warms them up.
+
+        `providers` overrides the TensorRT → CUDA → CPU order (names or ``tensorrt``/``cuda``/
+        ``cpu``); unavailable ones fall back with a log line. TensorRT engines are cached in
+        `cache_dir` (default ``<bundle>/trt_cache``).
+        """
+        bundle = Bundle.open(bundle_dir, verify=verify)
+        manifest = bundle.manifest
+        settings = SessionSettings(
+            providers=tuple(resolve_providers(providers)),
+            cache_root=Path(cache_dir) if cache_dir else bundle.directory / CACHE_DIR_NAME,
+            intra_op_threads=intra_op_threads,
+            shape_ranges=_shape_ranges(manifest, DEFAULT_CHUNK_FRAMES),
+            spinning_graphs=frozenset({DECODER}),
+        )
+        sessions = {
+            name: GraphSession(name, bundle.path(spec.file), spec, manifest.files[spec.file],
+                               settings)
+            for name, spec in manifest.graphs.items()
+        }
+        tokenizers = {name: load_tokenizer(bundle.path(spec.file), spec)
+                      for name, spec in manifest.tokenizers.items()}
+        vocoder: Vocoder
+        if manifest.vocoder.graph is None:
+            vocoder = GriffinLimVocoder(manifest.audio)
+        else:
+            vocoder = OnnxVocoder(manifest.vocoder.name, sessions[manifest.vocoder.graph])
+        index = None
+        if manifest.caption_index is not None:
+            index = CaptionIndex.load(bundle.path(manifest.caption_index.captions),
+                                      bundle.path(manifest.caption_index.embeddings))
+        engine = cls(bundle, sessions, tokenizers, vocoder, index)
+        logger.info("engine ready: %s", ", ".join(f"{g}={p[0]}" for g, p in
+                                                 engine.providers.items()))
+        if warmup:
+            engine.warmup()
+        return engine
+
+    def warmup(self) -> None:
+        """Runs every graph once (TensorRT builds or loads its engines here, not mid-visit)."""
+        start = time.perf_counter()
+        image = self.encode_image(np.zeros((8, 8, 3), dtype=np.uint8))
+        self.feelings(image)
+        text = self.encode_text("warm up")
+        self.nearest_caption("warm up")
+        mel = self.generate_mel(image, text)
+        if not isinstance(self._vocoder, GriffinLimVocoder):
+            next(self.vocode_stream(mel))
+        logger.info("warm-up took %.2f s", time.perf_counter() - start)
+
+    # ----------------------------------------------------------------------------- facts
+    @property
+    def manifest(self) -> Manifest:
+        return self.bundle.manifest
+
+    @property
+    def audio(self) -> AudioConfig:
+        return self.manifest.audio
+
+    @property
+    def providers(self) -> dict[str, tuple[str, ...]]:
+        """Execution providers each graph actually runs on (first = the one used)."""
+        return {name: session.providers for name, session in self._sessions.items()}
+
+    @property
+    def vocoder_name(self) -> str:
+        return self.manifest.vocoder.name
+
+    def _session(self, graph: str) -> GraphSession:
+        try:
+            return self._sessions[graph]
+        except KeyError:
+            raise EngineError(f"this bundle has no {graph} graph; re-export it with one.") from None
+
+    def _embedding(self, graph: str, feeds: dict[str, np.ndarray]) -> np.ndarray:
+        return np.asarray(self._session(graph).run(feeds)[0][0], dtype=np.float32)
+
+    # ----------------------------------------------------------------------------- stages
+    def encode_image(self, rgb: np.ndarray) -> np.ndarray:
+        """Unit image embedding [D_img] of an H×W×3 uint8 RGB frame."""
+        pixels = preprocess_image(rgb, self.manifest.preprocessing)
+        name = self._session(IMAGE_ENCODER).input_names[0]
+        return self._embedding(IMAGE_ENCODER, {name: pixels})
+
+    def encode_text(self, prompt: str) -> np.ndarray:
+        """Unit text embedding [D_txt] of a prompt (normally `build_prompt`'s output)."""
+        return self._embedding(TEXT_ENCODER, self._tokenizers[TEXT_ENCODER].feeds([prompt]))
+
+    def feelings(self, image_embedding: np.ndarray, top_k: int = 5) -> list[tuple[str, float]]:
+        """The `top_k` ArtEmis emotions with their probabilities, most likely first.
+
+        Returns an empty list when the bundle has no feelings graph (a non-CLIP bundle exported
+        without an emotion head).
+        """
+        spec = self.manifest.feelings
+        if spec is None:
+            return []
+        name = self._session(spec.graph).input_names[0]
+        scores = self._embedding(spec.graph, {name: self._check(image_embedding, spec.graph)})
+        order = np.argsort(-scores)[: max(0, top_k)]
+        return [(spec.labels[i], float(scores[i])) for i in order]
+
+    def nearest_caption(self, text: str) -> CaptionMatch | None:
+        """The training caption nearest to `text` (None without a caption index or text)."""
+        text = clean_text(text)
+        if self._captions is None or not text:
+            return None
+        spec = self.manifest.caption_index
+        feeds = self._tokenizers[spec.tokenizer].feeds([text])
+        return self._captions.nearest(self._embedding(spec.encoder_graph, feeds))
+
+    def build_prompt(self, comment: str, feelings: Sequence[str]) -> str:
+        """Composite prompt of Sec. III.A.3: the comment, the chosen feelings, and the Audio Set
+        labels and keywords of the training caption nearest to the comment (or, for an empty
+        comment, to the feelings)."""
+        labels = [f[0] if isinstance(f, tuple) else str(f) for f in feelings]
+        match = self.nearest_caption(comment) or self.nearest_caption(", ".join(labels))
+        audio_labels = match.entry.labels if match else ()
+        keywords = match.entry.keywords if match else ()
+        return compose_prompt(comment, labels, audio_labels, keywords)
+
+    def _check(self, vector: np.ndarray, graph: str, index: int = 0) -> np.ndarray:
+        spec = self.manifest.graphs[graph].inputs[index]
+        array = np.asarray(vector, dtype=np.float32).reshape(1, -1)
+        expected = spec.shape[-1]
+        if isinstance(expected, int) and array.shape[1] != expected:
+            raise EngineError(f"{spec.name} has {array.shape[1]} values but the {graph} graph "
+                              f"expects {expected}; pass this engine's own embeddings.")
+        return array
+
+    def generate_mel(self, image_embedding: np.ndarray, text_embedding: np.ndarray) -> np.ndarray:
+        """Natural-log Mel [n_mels, frames]: the decoder's normalised output, de-normalised."""
+        session = self._session(DECODER)
+        image_name, text_name = session.input_names
+        feeds = {image_name: self._check(image_embedding, DECODER, 0),
+                 text_name: self._check(text_embedding, DECODER, 1)}
+        normalised = session.run(feeds)[0][0]
+        return denormalize(normalised, self.manifest.mel_norm)
+
+    def _check_mel(self, log_mel: np.ndarray) -> np.ndarray:
+        array = np.asarray(log_mel, dtype=np.float32)
+        if array.ndim != 2 or array.shape[0] != self.audio.n_mels or array.shape[1] < 1:
+            raise EngineError(f"log-Mel must have shape [{self.audio.n_mels}, frames], got "
+                              f"{array.shape}; pass generate_mel's output.")
+        return array
+
+    def vocode(self, log_mel: np.ndarray) -> np.ndarray:
+        """Waveform [frames · hop] float32 of a natural-log Mel, in one pass."""
+        return np.asarray(self._vocoder(self._check_mel(log_mel)), dtype=np.float32)
+
+    def vocode_stream(self, log_mel: np.ndarray,
+                      chunk_frames: int = DEFAULT_CHUNK_FRAMES) -> Iterator[np.ndarray]:
+        """Audio blocks of `chunk_frames` · hop samples in order, each vocoded with the bundle's
+        context frames on both sides; joined, they equal `vocode` (HiFi-GAN: to float rounding;
+        Griffin-Lim: cross-faded at block joins)."""
+        return stream_vocode(self._vocoder, self._check_mel(log_mel), self.audio.hop_length,
+                             chunk_frames, self.manifest.vocoder.context_frames,
+                             self._vocoder.crossfade)
+
+    def compose(self, rgb: np.ndarray, comment: str, feelings: Sequence[str] | None = None,
+                chunk_frames: int = DEFAULT_CHUNK_FRAMES) -> Piece:
+        """All stages for one visit; the audio streams from `Piece.blocks()`. Without
+        `feelings`, the image's top three ArtEmis emotions are used."""
+        timings: dict[str, float] = {}
+
+        def timed(stage: str, fn, *args):
+            start = time.perf_counter()
+            result = fn(*args)
+            timings[stage] = time.perf_counter() - start
+            return result
+
+        image = timed("image", self.encode_image, rgb)
+        if feelings is None:
+            feelings = [label for label, _ in
+                        timed("feelings", self.feelings, image, COMPOSE_FEELINGS)]
+        prompt = timed("prompt", self.build_prompt, comment, feelings)
+        text = timed("text", self.encode_text, prompt)
+        log_mel = timed("mel", self.generate_mel, image, text)
+        return Piece(prompt=prompt, feelings=tuple(feelings), image_embedding=image,
+                     text_embedding=text, log_mel=log_mel, sample_rate=self.audio.sample_rate,
+                     hop_length=self.audio.hop_length,
+                     stream=partial(self.vocode_stream, chunk_frames=chunk_frames),
+                     timings=timings)

@@ -1,0 +1,277 @@
+"""The model bundle's `manifest.json` schema, shared by the writer (export) and the reader (engine).
+
+A bundle is a directory::
+
+    manifest.json             this schema (format_version, components, hashes, provenance)
+    image_encoder.onnx        pixels [1, 3, S, S] → unit image embedding [1, D_img]
+    text_encoder.onnx         token ids → unit text embedding [1, D_txt]   (+ its tokenizer.json)
+    decoder.onnx              image_emb, text_emb → normalised Mel [1, n_mels, frames]
+    vocoder.onnx              natural-log Mel [1, n_mels, T] → audio [1, 1, T · hop]  (or none:
+                              the named no-weights vocoder ``griffin_lim``)
+    feelings.onnx             image_emb → probabilities over ArtEmis emotions [1, 9]
+    caption_encoder.onnx      sentence encoder for caption matching (absent when the text
+                              encoder already is that sentence encoder)
+    captions.json, caption_embeddings.npy   caption index for the composite prompt (III.A.3)
+
+Every file is listed in ``files`` with its SHA-256; the reader refuses a bundle whose files do
+not match. Only plain JSON types are used so that the manifest stays readable by hand.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from core.audio_config import AudioConfig, MelNormalization
+
+FORMAT_VERSION = 1
+MANIFEST_NAME = "manifest.json"
+
+IMAGE_ENCODER = "image_encoder"
+TEXT_ENCODER = "text_encoder"
+DECODER = "decoder"
+VOCODER = "vocoder"
+FEELINGS = "feelings"
+CAPTION_ENCODER = "caption_encoder"
+
+GRIFFIN_LIM = "griffin_lim"
+"""Name of the no-weights vocoder (core.griffin_lim); it has no graph."""
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    """One graph input or output; symbolic dimensions are strings (``"frames"``)."""
+
+    name: str
+    shape: tuple[int | str, ...]
+    dtype: str = "float32"
+
+    @classmethod
+    def from_dict(cls, values: dict) -> TensorSpec:
+        return cls(values["name"], tuple(values["shape"]), values.get("dtype", "float32"))
+
+
+@dataclass(frozen=True)
+class GraphSpec:
+    """One ONNX graph of the bundle.
+
+    ``weights`` is the storage precision of its initialisers (``fp16`` only where parity held);
+    ``fp16_compute`` allows TensorRT fp16 kernels (parity of a half-precision run measured at
+    export); ``tensorrt`` False keeps the graph off TensorRT (the BiLSTM decoder, see
+    MODEL_NOTES.md). ``parity`` holds the measured max abs errors against PyTorch.
+    """
+
+    file: str
+    inputs: tuple[TensorSpec, ...]
+    outputs: tuple[TensorSpec, ...]
+    weights: str = "fp32"
+    fp16_compute: bool = False
+    tensorrt: bool = True
+    parity: dict[str, float] = field(default_factory=dict)
+    external_data: tuple[str, ...] = ()
+
+    @property
+    def files(self) -> tuple[str, ...]:
+        return (self.file, *self.external_data)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> GraphSpec:
+        return cls(
+            file=values["file"],
+            inputs=tuple(TensorSpec.from_dict(v) for v in values["inputs"]),
+            outputs=tuple(TensorSpec.from_dict(v) for v in values["outputs"]),
+            weights=values.get("weights", "fp32"),
+            fp16_compute=bool(values.get("fp16_compute", False)),
+            tensorrt=bool(values.get("tensorrt", True)),
+            parity=dict(values.get("parity", {})),
+            external_data=tuple(values.get("external_data", ())),
+        )
+
+
+@dataclass(frozen=True)
+class ImagePreprocess:
+    """Pixels for the image encoder, as open_clip's ``PreprocessCfg`` describes them.
+
+    ``resize_mode`` ``shortest``: resize the short side to ``size`` then centre-crop (open_clip's
+    default); ``squash``: resize both sides to ``size``; ``area-squash``: the same with OpenCV's
+    area interpolation (the perceptual encoder). ``mean``/``std`` act on [0, 1] values.
+    """
+
+    size: int
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+    resize_mode: str = "shortest"
+    interpolation: str = "bicubic"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> ImagePreprocess:
+        return cls(
+            size=int(values["size"]),
+            mean=tuple(float(v) for v in values["mean"]),
+            std=tuple(float(v) for v in values["std"]),
+            resize_mode=values.get("resize_mode", "shortest"),
+            interpolation=values.get("interpolation", "bicubic"),
+        )
+
+
+@dataclass(frozen=True)
+class TokenizerSpec:
+    """How text becomes graph inputs.
+
+    ``kind`` ``clip_bpe``: open_clip's SimpleTokenizer as a `tokenizers` JSON; the graph input
+    ``tokens`` is [1, context_length] = [sot] + ids + [eot], zero padded, cut to fit.
+    ``kind`` ``hf``: a Hugging Face tokenizer (its post-processor adds [CLS]/[SEP]);
+    graph inputs ``input_ids`` and ``attention_mask`` [B, L], L ≤ ``context_length``.
+    """
+
+    kind: str
+    file: str
+    context_length: int
+    sot_id: int | None = None
+    eot_id: int | None = None
+    pad_id: int = 0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> TokenizerSpec:
+        return cls(
+            kind=values["kind"],
+            file=values["file"],
+            context_length=int(values["context_length"]),
+            sot_id=values.get("sot_id"),
+            eot_id=values.get("eot_id"),
+            pad_id=int(values.get("pad_id", 0)),
+        )
+
+
+@dataclass(frozen=True)
+class VocoderSpec:
+    """The named vocoder: ``hifigan-<variant>`` with a graph, or ``griffin_lim`` without one.
+
+    ``context_frames`` Mel frames on each side of a streamed chunk cover the generator's
+    receptive field (measured at export), so chunked output equals whole-piece output.
+    """
+
+    name: str
+    graph: str | None
+    context_frames: int
+    config: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> VocoderSpec:
+        return cls(values["name"], values.get("graph"), int(values.get("context_frames", 0)),
+                   dict(values.get("config", {})))
+
+
+@dataclass(frozen=True)
+class FeelingsSpec:
+    """ArtEmis emotion scores from an image embedding: ``zero_shot`` CLIP prompts or ``linear_head``."""
+
+    labels: tuple[str, ...]
+    graph: str
+    kind: str
+    prompts: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> FeelingsSpec:
+        return cls(tuple(values["labels"]), values["graph"], values["kind"],
+                   tuple(values.get("prompts", ())))
+
+
+@dataclass(frozen=True)
+class CaptionIndexSpec:
+    """Training-corpus captions with their audio labels/keywords and unit sentence embeddings."""
+
+    captions: str
+    embeddings: str
+    encoder_graph: str
+    tokenizer: str
+    count: int
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> CaptionIndexSpec:
+        return cls(values["captions"], values["embeddings"], values["encoder_graph"],
+                   values["tokenizer"], int(values["count"]))
+
+
+def _optional(values: dict | None, cls):
+    return None if values is None else cls.from_dict(values)
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """Everything the engine needs to run a bundle without torch or the training code."""
+
+    audio: AudioConfig
+    mel_norm: MelNormalization
+    encoders: dict[str, dict]
+    graphs: dict[str, GraphSpec]
+    preprocessing: ImagePreprocess
+    tokenizers: dict[str, TokenizerSpec]
+    vocoder: VocoderSpec
+    feelings: FeelingsSpec | None = None
+    caption_index: CaptionIndexSpec | None = None
+    files: dict[str, str] = field(default_factory=dict)
+    provenance: dict[str, Any] = field(default_factory=dict)
+    licences: dict[str, str] = field(default_factory=dict)
+    format_version: int = FORMAT_VERSION
+
+    def to_dict(self) -> dict:
+        return {
+            "format_version": self.format_version,
+            "audio": self.audio.to_dict(),
+            "mel_norm": self.mel_norm.to_dict(),
+            "encoders": self.encoders,
+            "graphs": {name: spec.to_dict() for name, spec in self.graphs.items()},
+            "preprocessing": {"image": self.preprocessing.to_dict()},
+            "tokenizers": {name: spec.to_dict() for name, spec in self.tokenizers.items()},
+            "vocoder": self.vocoder.to_dict(),
+            "feelings": None if self.feelings is None else self.feelings.to_dict(),
+            "caption_index": None if self.caption_index is None else self.caption_index.to_dict(),
+            "files": dict(sorted(self.files.items())),
+            "provenance": self.provenance,
+            "licences": self.licences,
+        }
+
+    @classmethod
+    def from_dict(cls, values: dict) -> Manifest:
+        return cls(
+            format_version=int(values["format_version"]),
+            audio=AudioConfig.from_dict(values["audio"]),
+            mel_norm=MelNormalization.from_dict(values["mel_norm"]),
+            encoders=dict(values["encoders"]),
+            graphs={k: GraphSpec.from_dict(v) for k, v in values["graphs"].items()},
+            preprocessing=ImagePreprocess.from_dict(values["preprocessing"]["image"]),
+            tokenizers={k: TokenizerSpec.from_dict(v) for k, v in values["tokenizers"].items()},
+            vocoder=VocoderSpec.from_dict(values["vocoder"]),
+            feelings=_optional(values.get("feelings"), FeelingsSpec),
+            caption_index=_optional(values.get("caption_index"), CaptionIndexSpec),
+            files=dict(values.get("files", {})),
+            provenance=dict(values.get("provenance", {})),
+            licences=dict(values.get("licences", {})),
+        )
+
+    def referenced_files(self) -> set[str]:
+        """Every file the engine opens; each must be covered by ``files`` (hash-checked)."""
+        names = {f for spec in self.graphs.values() for f in spec.files}
+        names |= {spec.file for spec in self.tokenizers.values()}
+        if self.caption_index is not None:
+            names |= {self.caption_index.captions, self.caption_index.embeddings}
+        return names

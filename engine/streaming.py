@@ -1,0 +1,58 @@
+"""Chunked vocoding: Mel chunks with context frames on both sides, output cropped to the chunk.
+
+A chunk [a, b) is vocoded from the window [a − c, b + c) (clipped to the piece) and the samples of
+[a, b) are kept. For a convolutional vocoder whose receptive field is within c frames (HiFi-GAN:
+measured at export, manifest ``vocoder.context_frames``) the blocks concatenate to the
+whole-piece output up to float rounding. For a vocoder with a global state (Griffin-Lim's
+phase), neighbouring blocks are cross-faded over ``crossfade`` samples of their shared context.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from engine.errors import EngineError
+
+VocodeFn = Callable[[np.ndarray], np.ndarray]
+
+
+@dataclass(frozen=True)
+class ChunkWindow:
+    """Chunk [start, stop) of the piece, vocoded from frames [lo, hi)."""
+
+    lo: int
+    start: int
+    stop: int
+    hi: int
+
+
+def chunk_windows(frames: int, chunk_frames: int, context_frames: int) -> list[ChunkWindow]:
+    """The windows that cover `frames` Mel frames in chunks of `chunk_frames`."""
+    if chunk_frames < 1 or context_frames < 0:
+        raise EngineError(f"chunk_frames must be ≥ 1 and context ≥ 0, got {chunk_frames} and "
+                          f"{context_frames}; pass a positive chunk size.")
+    windows = []
+    for start in range(0, frames, chunk_frames):
+        stop = min(frames, start + chunk_frames)
+        windows.append(ChunkWindow(max(0, start - context_frames), start, stop,
+                                   min(frames, stop + context_frames)))
+    return windows
+
+
+def stream_vocode(vocode: VocodeFn, log_mel: np.ndarray, hop: int, chunk_frames: int,
+                  context_frames: int, crossfade: int = 0) -> Iterator[np.ndarray]:
+    """Audio blocks (float32, chunk_frames · hop samples, the last may be shorter), in order."""
+    tail: np.ndarray | None = None
+    for window in chunk_windows(log_mel.shape[-1], chunk_frames, context_frames):
+        audio = np.asarray(vocode(log_mel[:, window.lo:window.hi]), dtype=np.float32)
+        begin, end = (window.start - window.lo) * hop, (window.stop - window.lo) * hop
+        block = audio[begin:end].copy()
+        if tail is not None and crossfade:
+            n = min(tail.size, block.size)
+            ramp = np.linspace(0.0, 1.0, n, endpoint=False, dtype=np.float32)
+            block[:n] = tail[:n] * (1.0 - ramp) + block[:n] * ramp
+        tail = audio[end:end + crossfade]
+        yield block

@@ -1,0 +1,114 @@
+"""`main.py export`: a training run → a versioned ONNX model bundle, parity-checked per graph.
+
+Example::
+
+    main.py export --checkpoint runs/paper --vocoder universal --out bundles/paper --fp16
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from export.errors import ExportError
+
+LOG_WIDTH = 120
+"""Console width when the output goes to a file or CI log (no terminal to measure)."""
+
+_HELP = {
+    "checkpoint": "training run directory (uses checkpoints/best, else last) or a .safetensors file",
+    "vocoder": "HiFi-GAN: a generator.safetensors / vocoder run directory, 'universal' (the "
+               "packaged speech-trained V1 weights) or 'griffin-lim' (no weights)",
+    "out": "bundle directory to write (replaced atomically if it already holds a bundle)",
+    "fp16": "store fp16 weights and allow TensorRT fp16 kernels for each graph where parity holds",
+    "parity_tol": "largest max-abs error allowed between a graph and PyTorch (outputs are "
+                  "bounded: unit embeddings, tanh Mel/audio, probabilities)",
+    "captions": "captions for the prompt's caption index: a data set directory or a music corpus "
+                "JSONL (default: the data set the run was trained on)",
+    "caption_encoder": "sentence encoder that matches comments to captions (as the data set "
+                       "builder did)",
+    "feelings_head": "safetensors nn.Linear (weight [9, D], bias [9]) scoring ArtEmis emotions; "
+                     "default: zero-shot prompts for CLIP, else the run's feelings.safetensors",
+    "open_clip_config": "folder of extra open_clip model configs (JSON), e.g. a test model",
+}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from export.pipeline import DEFAULT_CAPTION_ENCODER
+
+    parser.add_argument("--checkpoint", type=Path, required=True, help=_HELP["checkpoint"])
+    parser.add_argument("--vocoder", default="universal", help=_HELP["vocoder"])
+    parser.add_argument("--out", type=Path, required=True, help=_HELP["out"])
+    parser.add_argument("--fp16", action="store_true", help=_HELP["fp16"])
+    parser.add_argument("--parity-tol", type=float, default=1e-3, help=_HELP["parity_tol"])
+    parser.add_argument("--captions", type=Path, default=None, help=_HELP["captions"])
+    parser.add_argument("--caption-encoder", default=DEFAULT_CAPTION_ENCODER,
+                        help=_HELP["caption_encoder"])
+    parser.add_argument("--feelings-head", type=Path, default=None, help=_HELP["feelings_head"])
+    parser.add_argument("--open-clip-config", type=Path, action="append", default=[],
+                        help=_HELP["open_clip_config"])
+
+
+def _format_error(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1e}"
+
+
+def parity_table(result) -> Table:
+    """One row per graph: stored precision, errors against PyTorch, size, export time."""
+    table = Table(title=f"bundle {result.bundle} ({result.seconds:.1f} s)")
+    for column in ("graph", "weights", "fp32 err", "fp16-weights err", "fp16-compute err",
+                   "TRT fp16", "MB", "export s"):
+        table.add_column(column, justify="left" if column == "graph" else "right")
+    for report in result.reports:
+        table.add_row(report.graph, report.weights, _format_error(report.fp32_error),
+                      _format_error(report.fp16_weights_error),
+                      _format_error(report.fp16_compute_error),
+                      "yes" if report.fp16_compute else "no", f"{report.size_bytes / 1e6:.1f}",
+                      f"{report.export_seconds:.1f}")
+    return table
+
+
+class _RichProgress:
+    def __init__(self, progress: Progress) -> None:
+        self._progress = progress
+        self._task = None
+
+    def step(self, description: str) -> None:
+        self.finish()
+        self._task = self._progress.add_task(description, total=1)
+
+    def finish(self) -> None:
+        if self._task is not None:
+            self._progress.update(self._task, completed=1)
+
+
+def run(args: argparse.Namespace) -> int:
+    console = Console(width=None if sys.stdout.isatty() else LOG_WIDTH)
+    logging.basicConfig(level=logging.WARNING, format="%(message)s",
+                        handlers=[RichHandler(console=console, show_path=False)])
+    from export.encoders import register_open_clip_configs
+    from export.pipeline import ExportOptions, export_bundle
+
+    register_open_clip_configs(args.open_clip_config)
+    options = ExportOptions(
+        checkpoint=args.checkpoint, out=args.out, vocoder=args.vocoder, fp16=args.fp16,
+        parity_tol=args.parity_tol, captions=args.captions,
+        caption_encoder=args.caption_encoder, feelings_head=args.feelings_head)
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    try:
+        with Progress(*columns, console=console, transient=False) as progress:
+            hook = _RichProgress(progress)
+            result = export_bundle(options, hook)
+            hook.finish()
+    except ExportError as error:
+        console.print(f"[red]export failed:[/red] {error}")
+        return 1
+    console.print(parity_table(result))
+    return 0

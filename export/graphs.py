@@ -1,0 +1,97 @@
+"""The torch side of each bundle graph: wrapper modules, example inputs and I/O names."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from torch import nn
+
+from core.audio_config import AudioConfig
+from core.mel import log_mel
+from engine.manifest import DECODER, FEELINGS, IMAGE_ENCODER, VOCODER
+from export.onnx_export import GraphSource
+
+
+class ZeroShotFeelings(nn.Module):
+    """CLIP zero-shot emotion scores: softmax(scale · image · Eᵀ) over K emotion prompts.
+
+    ``class_embeddings`` [K, D] are unit text embeddings of emotion prompts (averaged over
+    templates); the image embedding is re-normalised inside the graph.
+    """
+
+    def __init__(self, class_embeddings: torch.Tensor, logit_scale: float) -> None:
+        super().__init__()
+        self.register_buffer("class_embeddings", class_embeddings.float())
+        self.logit_scale = float(logit_scale)
+
+    def forward(self, image_embedding: torch.Tensor) -> torch.Tensor:
+        image = nn.functional.normalize(image_embedding, dim=-1)
+        return torch.softmax(self.logit_scale * image @ self.class_embeddings.t(), dim=-1)
+
+
+class HeadFeelings(nn.Module):
+    """A provided emotion head (image embedding → K logits), followed by a softmax."""
+
+    def __init__(self, head: nn.Module) -> None:
+        super().__init__()
+        self.head = head
+
+    def forward(self, image_embedding: torch.Tensor) -> torch.Tensor:
+        return torch.softmax(self.head(image_embedding), dim=-1)
+
+
+def example_log_mel(audio: AudioConfig, frames: int, seed: int = 0) -> torch.Tensor:
+    """A music-like natural-log Mel [1, n_mels, frames]: a decaying chord with a melody on top."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(frames * audio.hop_length) / audio.sample_rate
+    notes = 220.0 * 2 ** (rng.integers(0, 12, size=4) / 12)
+    wave = sum(np.sin(2 * np.pi * f * t) * np.exp(-t * (i + 1)) for i, f in enumerate(notes))
+    wave = wave + 0.3 * np.sin(2 * np.pi * 880.0 * t * (1 + 0.01 * np.sin(3 * t)))
+    wave = (0.3 * wave / np.abs(wave).max()).astype(np.float32)
+    return torch.from_numpy(log_mel(wave, audio)[None])
+
+
+def receptive_field_frames(module: nn.Module, audio: AudioConfig, probe_frames: int = 96) -> int:
+    """Mel frames on each side that influence a frame's samples (perturbation of one frame)."""
+    mel = example_log_mel(audio, probe_frames, seed=1)
+    centre = probe_frames // 2
+    with torch.no_grad():
+        before = module(mel).reshape(-1)
+        mel[..., centre] += 1.0
+        after = module(mel).reshape(-1)
+    diff = (after - before).abs()
+    if float(diff.max()) == 0.0:
+        return 0
+    # Relative threshold: Winograd-style kernels may touch outputs outside the field at 1e-7.
+    changed = torch.nonzero(diff > float(diff.max()) * 1e-5).reshape(-1)
+    hop = audio.hop_length
+    left = centre - int(changed.min()) // hop
+    right = int(changed.max()) // hop - centre
+    span = max(left, right)
+    return probe_frames if span >= centre - 1 else int(math.ceil(span))
+
+
+def unit_vector(dim: int, seed: int) -> torch.Tensor:
+    vector = torch.randn(1, dim, generator=torch.Generator().manual_seed(seed))
+    return nn.functional.normalize(vector, dim=-1)
+
+
+def image_source(module: nn.Module, pixels: torch.Tensor) -> GraphSource:
+    return GraphSource(IMAGE_ENCODER, module, (pixels,), ("pixels",), ("image_embedding",))
+
+
+def decoder_source(model: nn.Module, image: torch.Tensor, text: torch.Tensor) -> GraphSource:
+    """Projector + BiLSTM decoder in one graph, batch 1, fixed 896 frames; off TensorRT."""
+    return GraphSource(DECODER, model, (image, text), ("image_embedding", "text_embedding"),
+                       ("mel",), tensorrt=False)
+
+
+def vocoder_source(generator: nn.Module, audio: AudioConfig, frames: int = 64) -> GraphSource:
+    return GraphSource(VOCODER, generator, (example_log_mel(audio, frames),), ("log_mel",),
+                       ("audio",), {"log_mel": {2: "frames"}, "audio": {2: "samples"}})
+
+
+def feelings_source(module: nn.Module, image: torch.Tensor) -> GraphSource:
+    return GraphSource(FEELINGS, module, (image,), ("image_embedding",), ("scores",))

@@ -1,0 +1,162 @@
+"""``main.py run``: starts the kiosk.
+
+    python main.py run                      # camera 0, bundle assets/bundle, fullscreen
+    python main.py run --demo --windowed    # sample artworks on a simulated wall, no hardware
+    python main.py run --video visit.mp4 --config gallery.toml
+    QT_QPA_PLATFORM=offscreen python main.py run --demo --exit-after 20 --screenshot shot.png
+
+The kiosk never exits on its own, except after ``--exit-after SECONDS``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from installation.config import (
+    REPO_ROOT,
+    ConfigError,
+    KioskConfig,
+    load_config,
+    with_overrides,
+)
+from installation.sources import DEMO_SOURCE
+
+log = logging.getLogger(__name__)
+
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", type=Path, help="kiosk TOML file "
+                        "(see assets/ui/kiosk.example.toml); defaults are used without it")
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--camera", metavar="INDEX", help="camera device index (default 0)")
+    source.add_argument("--video", type=Path, help="a video file as the camera (looped)")
+    source.add_argument("--images", type=Path, metavar="DIR",
+                        help="a folder of pictures shown one after another as the camera")
+    parser.add_argument("--bundle", type=Path, help="model bundle directory "
+                        "(default assets/bundle)")
+    parser.add_argument("--demo", action="store_true",
+                        help="run the sample artworks through the whole loop without a camera; "
+                        "without a sound card the audio goes to a silent stand-in")
+    parser.add_argument("--windowed", action="store_true", help="a window instead of fullscreen")
+    parser.add_argument("--screenshot", type=Path, metavar="PATH",
+                        help="save a picture of the window (at exit with --exit-after, "
+                        "else after 5 s)")
+    parser.add_argument("--exit-after", type=float, metavar="SECONDS",
+                        help="quit after this many seconds (tests and CI)")
+
+
+def config_from_args(args: argparse.Namespace) -> KioskConfig:
+    config = load_config(args.config)
+    camera: dict[str, object] = {}
+    if args.camera is not None:
+        camera["source"] = str(args.camera)
+    elif args.video is not None:
+        camera["source"] = str(args.video)
+    elif args.images is not None:
+        camera["source"] = str(args.images)
+    elif args.demo:
+        camera["source"] = DEMO_SOURCE
+    sections: dict[str, object] = {"camera": camera}
+    if args.bundle is not None:
+        sections["bundle"] = str(args.bundle)
+    if args.windowed:
+        sections["ui"] = {"fullscreen": False}
+    return with_overrides(config, **sections)
+
+
+def engine_factory(config: KioskConfig) -> Callable[[], object]:
+    """Loads ``engine.Engine`` from the bundle; every failure is one sentence for the screen."""
+    bundle = config.resolve(config.bundle)
+    providers = list(config.engine_providers) or None
+    shown = bundle.relative_to(REPO_ROOT) if bundle.is_relative_to(REPO_ROOT) else bundle
+
+    def load() -> object:
+        try:
+            from engine import Engine
+        except ImportError as error:
+            raise RuntimeError(f"The music engine cannot be imported ({error})") from None
+        if not (bundle / "manifest.json").is_file():
+            raise RuntimeError(f"No model bundle in {shown}; pass --bundle or export one")
+        return Engine.load(bundle, providers=providers)
+
+    return load
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        config = config_from_args(args)
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        return 2
+
+    from installation.logging_setup import setup_logging
+
+    log_path = setup_logging(config.resolve(config.log_dir))
+    log.info("Kiosk starting (log file %s).", log_path)
+
+    from PyQt6.QtCore import QTimer
+    from PyQt6.QtWidgets import QApplication
+
+    from installation.kiosk import build_kiosk
+
+    sys.excepthook = _log_unhandled  # PyQt aborts on an exception in a slot unless hooked
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("Art2Music Live")
+    kiosk = build_kiosk(config, engine_factory(config))
+    window = kiosk.window
+    if config.ui.fullscreen:
+        screen = app.primaryScreen()
+        if screen is not None:  # without a window manager, fullscreen alone may not resize
+            window.setGeometry(screen.geometry())
+        window.showFullScreen()
+    else:
+        window.resize(1920, 1080)
+        window.show()
+    kiosk.start()
+
+    def save_screenshot() -> None:
+        if args.screenshot is not None:
+            args.screenshot.parent.mkdir(parents=True, exist_ok=True)
+            saved = window.grab().save(str(args.screenshot))
+            log.info("Screenshot %s %s.", args.screenshot, "saved" if saved else "NOT saved")
+
+    if args.exit_after is not None:
+        def finish() -> None:
+            save_screenshot()
+            app.quit()
+        QTimer.singleShot(round(args.exit_after * 1000), finish)
+    elif args.screenshot is not None:
+        QTimer.singleShot(5000, save_screenshot)
+
+    signal.signal(signal.SIGINT, lambda *_: app.quit())
+    signal.signal(signal.SIGTERM, lambda *_: app.quit())
+    heartbeat = QTimer()  # lets Python run its signal handlers while Qt's loop is waiting
+    heartbeat.timeout.connect(lambda: None)
+    heartbeat.start(250)
+    try:
+        app.exec()
+    finally:
+        heartbeat.stop()
+        kiosk.shutdown()
+    log.info("Kiosk stopped.")
+    return 0
+
+
+def _log_unhandled(kind, error, trace) -> None:
+    """An error in a Qt slot is logged and the kiosk goes on (it must never close by itself)."""
+    if issubclass(kind, KeyboardInterrupt):
+        sys.__excepthook__(kind, error, trace)
+        return
+    log.error("Unexpected error in the kiosk; it keeps running.", exc_info=(kind, error, trace))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="art2music-kiosk", description=__doc__.split("\n")[0])
+    add_arguments(parser)
+    return run(parser.parse_args(argv))

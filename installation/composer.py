@@ -1,0 +1,220 @@
+"""The inference thread: every engine call of the kiosk happens here, never on the UI thread.
+
+It loads the engine (retrying while the bundle is missing or broken), then serves compose
+requests one at a time. The newest request wins: submitting one cancels the one in progress,
+whose audio stops being streamed (the mixer crossfades to the new piece when it starts).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+from PyQt6.QtCore import QThread, pyqtSignal
+
+from installation.audio_player import AudioPlayer
+
+log = logging.getLogger(__name__)
+
+
+class EngineLike(Protocol):
+    """The part of ``engine.Engine`` (docs/CONTRACTS.md) the kiosk uses."""
+
+    def encode_image(self, rgb_uint8_hwc: np.ndarray) -> np.ndarray: ...
+
+    def feelings(self, image_embedding: np.ndarray, top_k: int = 5) -> list[tuple[str, float]]:
+        ...
+
+    def build_prompt(self, comment: str, feelings: Sequence[str]) -> str: ...
+
+    def encode_text(self, prompt: str) -> np.ndarray: ...
+
+    def generate_mel(self, image_embedding: np.ndarray, text_embedding: np.ndarray
+                     ) -> np.ndarray: ...
+
+    def vocode_stream(self, log_mel: np.ndarray) -> Iterator[np.ndarray]: ...
+
+
+class EngineState:
+    LOADING = "loading"
+    READY = "ready"
+    BUSY = "composing"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class ComposeRequest:
+    painting_id: int
+    crop_rgb: np.ndarray | None
+    """The painting; None = the painting of the previous request with this painting_id."""
+    comment: str = ""
+    feelings: tuple[str, ...] | None = None
+    """Chosen feelings; None = the engine's top predicted feeling."""
+
+
+@dataclass(frozen=True)
+class ComposedMel:
+    painting_id: int
+    piece_id: int
+    log_mel: np.ndarray
+    prompt: str
+
+
+@dataclass(frozen=True)
+class ComposedPiece:
+    painting_id: int
+    piece_id: int
+    audio: np.ndarray
+    seconds: float
+    """Wall time from request to the last audio block."""
+
+
+class _Cancelled(Exception):
+    pass
+
+
+class ComposerThread(QThread):
+    engine_status = pyqtSignal(str, str)  # EngineState, one-sentence message
+    feelings_ready = pyqtSignal(int, object)  # painting_id, list[(feeling, score)]
+    mel_ready = pyqtSignal(object)  # ComposedMel (its piece is about to start)
+    piece_ready = pyqtSignal(object)  # ComposedPiece (all audio streamed)
+    failed = pyqtSignal(int, str)  # painting_id, one-sentence message
+
+    def __init__(self, engine_factory: Callable[[], EngineLike], player: AudioPlayer,
+                 top_k: int = 5, retry_s: float = 30.0, parent=None) -> None:
+        super().__init__(parent)
+        self.setObjectName("composer")
+        self._engine_factory = engine_factory
+        self._player = player
+        self._top_k = top_k
+        self._retry_s = retry_s
+        self._requests: queue.Queue[ComposeRequest | None] = queue.Queue()
+        self._cancel = threading.Event()
+        self._stop = threading.Event()
+        self._engine: EngineLike | None = None
+        self._embeddings: dict[int, tuple[np.ndarray, list[tuple[str, float]]]] = {}
+        self.state = EngineState.LOADING
+
+    @property
+    def engine(self) -> EngineLike | None:
+        return self._engine
+
+    # -- UI thread ----------------------------------------------------------------------------
+    def submit(self, request: ComposeRequest) -> None:
+        """Queues ``request`` and cancels whatever is being composed."""
+        self._cancel.set()
+        self._requests.put(request)
+
+    def cancel(self) -> None:
+        """Stops the current composition (e.g. the visitor has left)."""
+        self._cancel.set()
+        self._requests.put(None)
+
+    def stop(self, timeout_ms: int = 5000) -> None:
+        self._stop.set()
+        self._cancel.set()
+        self._requests.put(None)
+        self.wait(timeout_ms)
+
+    # -- worker thread ------------------------------------------------------------------------
+    def run(self) -> None:
+        threading.current_thread().name = "composer"
+        while not self._stop.is_set():
+            if self._engine is None and not self._load_engine():
+                self._stop.wait(self._retry_s)
+                continue
+            try:
+                request = self._requests.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            self._cancel.clear()  # before draining: a later submit() cancels this one again
+            request = self._latest(request)
+            if request is None:
+                continue
+            self._set_state(EngineState.BUSY, "Composing music for this painting…")
+            try:
+                self._compose(request)
+            except _Cancelled:
+                log.info("Composition for painting %d cancelled.", request.painting_id)
+            except Exception as error:
+                log.exception("Composition failed")
+                self.failed.emit(request.painting_id,
+                                 f"The music could not be composed ({error}).")
+            self._set_state(EngineState.READY, "Music engine ready.")
+
+    def _latest(self, request: ComposeRequest | None) -> ComposeRequest | None:
+        """Drops queued requests that a newer one has replaced."""
+        while True:
+            try:
+                request = self._requests.get_nowait()
+            except queue.Empty:
+                return request
+
+    def _load_engine(self) -> bool:
+        self._set_state(EngineState.LOADING, "Loading the music engine…")
+        started = time.monotonic()
+        try:
+            self._engine = self._engine_factory()
+        except Exception as error:
+            log.warning("Engine load failed: %s", error)
+            self._set_state(EngineState.ERROR, f"{str(error).rstrip('.')}; retrying in "
+                            f"{self._retry_s:g} s.")
+            return False
+        log.info("Engine loaded in %.1f s.", time.monotonic() - started)
+        self._set_state(EngineState.READY, "Music engine ready.")
+        return True
+
+    def _check(self) -> None:
+        if self._cancel.is_set() or self._stop.is_set():
+            raise _Cancelled
+
+    def _compose(self, request: ComposeRequest) -> None:
+        engine = self._engine
+        assert engine is not None
+        started = time.monotonic()
+        if request.crop_rgb is not None:
+            embedding = np.asarray(engine.encode_image(request.crop_rgb), dtype=np.float32)
+            feelings = list(engine.feelings(embedding, top_k=self._top_k))
+            self._embeddings = {request.painting_id: (embedding, feelings)}
+            self.feelings_ready.emit(request.painting_id, feelings)
+        elif request.painting_id in self._embeddings:
+            embedding, feelings = self._embeddings[request.painting_id]
+        else:
+            raise RuntimeError("that painting is no longer in view")
+        self._check()
+        chosen = request.feelings if request.feelings is not None else tuple(
+            name for name, _ in feelings[:1])
+        prompt = engine.build_prompt(request.comment, list(chosen))
+        log.info("Painting %d prompt: %s", request.painting_id, prompt)
+        text_embedding = engine.encode_text(prompt)
+        self._check()
+        log_mel = np.asarray(engine.generate_mel(embedding, text_embedding), dtype=np.float32)
+        self._check()
+        writer = self._player.begin_piece()
+        self.mel_ready.emit(ComposedMel(request.painting_id, writer.id, log_mel, prompt))
+        chunks: list[np.ndarray] = []
+        try:
+            for chunk in engine.vocode_stream(log_mel):
+                chunk = np.asarray(chunk, dtype=np.float32).reshape(-1)
+                chunks.append(chunk)
+                if self._cancel.is_set() or not writer.write(chunk):
+                    raise _Cancelled
+        except BaseException:
+            writer.cancel()
+            raise
+        writer.finish()
+        audio = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
+        self.piece_ready.emit(ComposedPiece(request.painting_id, writer.id, audio,
+                                            time.monotonic() - started))
+
+    def _set_state(self, state: str, message: str) -> None:
+        if state != self.state:
+            log.info("%s", message)
+        self.state = state
+        self.engine_status.emit(state, message)

@@ -1,0 +1,170 @@
+"""Kiosk settings: one dataclass per part, read from a TOML file (see assets/ui/kiosk.example.toml).
+
+Every field has a default, so an empty or missing file gives a working kiosk. Unknown keys are
+rejected with a one-sentence error, so a typo in a gallery's config does not pass silently.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import asdict, dataclass, field, fields, is_dataclass, replace
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+"""Relative paths in the config are resolved against the repository root."""
+
+
+class ConfigError(ValueError):
+    """The kiosk config file cannot be used as written."""
+
+
+@dataclass(frozen=True)
+class CameraConfig:
+    source: str = "0"
+    """Device index ("0"), a video file (looped) or a folder of images (slideshow)."""
+    width: int = 1280
+    height: int = 720
+    fps: float = 30.0
+    """Frame rate asked of a live camera; video files play at their own rate."""
+    image_seconds: float = 6.0
+    """How long each picture of an image folder stays in view."""
+    retry_initial_s: float = 0.5
+    retry_max_s: float = 10.0
+    preview_fps: float = 20.0
+    """At most this many preview frames per second go to the screen."""
+    preview_max_width: int = 960
+
+
+@dataclass(frozen=True)
+class VisionConfig:
+    detect_max_width: int = 480
+    """Painting detection runs on a copy of the frame at most this wide."""
+    min_area_fraction: float = 0.08
+    """A quadrilateral must cover at least this part of the frame to count as a painting."""
+    crop_size: int = 448
+    """Longest side of the fronto-parallel painting crop handed to the engine."""
+    steady_seconds: float = 1.2
+    """The view must stay still this long before a painting triggers music."""
+    motion_threshold: float = 10.0
+    """A pixel of the 64x48 grey copy has changed when it differs by more grey levels than this."""
+    motion_fraction: float = 0.01
+    """The view is moving when more than this fraction of the pixels changed since last frame."""
+    signature_threshold: float = 18.0
+    """Mean absolute colour difference of 16x16 crop thumbnails above which a painting is new."""
+    empty_detail_threshold: float = 3.0
+    """Without an outline, a view with less fine detail than this is an empty wall."""
+    leave_seconds: float = 4.0
+    """An empty view for this long means the visitor has left: the music fades out."""
+
+
+@dataclass(frozen=True)
+class AudioOutputConfig:
+    device: str = ""
+    """Sound device name or index; empty = the system default; "none" = no sound (silent
+    stand-in output, for CI)."""
+    block_size: int = 1024
+    """Samples per ring-buffer block and per audio callback."""
+    buffer_blocks: int = 256
+    """Ring-buffer capacity per piece (256 x 1024 samples ~ 11.9 s at 22 050 Hz)."""
+    channels: int = 1
+    crossfade_seconds: float = 2.0
+    fade_out_seconds: float = 3.0
+    volume: float = 0.8
+    limit: float = 0.89
+    """Peak ceiling of the output (about -1 dBFS)."""
+    retry_s: float = 5.0
+    """How often a missing sound device is looked for again."""
+
+
+@dataclass(frozen=True)
+class UiConfig:
+    fullscreen: bool = True
+    attract_after_seconds: float = 30.0
+    """No painting and no touch for this long starts the attract loop."""
+    attract_cycle_seconds: float = 6.0
+    feelings_top_k: int = 5
+    recompose_delay_seconds: float = 1.5
+    """After a chip is tapped the music is recomposed when no other tap follows this soon."""
+
+
+@dataclass(frozen=True)
+class KioskConfig:
+    camera: CameraConfig = field(default_factory=CameraConfig)
+    vision: VisionConfig = field(default_factory=VisionConfig)
+    audio: AudioOutputConfig = field(default_factory=AudioOutputConfig)
+    ui: UiConfig = field(default_factory=UiConfig)
+    bundle: str = "assets/bundle"
+    artworks: str = "assets/artworks"
+    log_dir: str = "runs/kiosk-logs"
+    engine_providers: list[str] = field(default_factory=list)
+    """ONNX Runtime providers in order of preference; empty = the engine's default."""
+    engine_retry_s: float = 30.0
+
+    def resolve(self, path: str) -> Path:
+        """A config path as an absolute path (relative ones are taken from the repo root)."""
+        candidate = Path(path).expanduser()
+        return candidate if candidate.is_absolute() else REPO_ROOT / candidate
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _build(cls: type, values: dict[str, Any], where: str) -> Any:
+    known = {f.name: f for f in fields(cls)}
+    kwargs: dict[str, Any] = {}
+    for key, value in values.items():
+        if key not in known:
+            raise ConfigError(f"Unknown setting '{where}{key}' in the kiosk config; "
+                              f"remove it or check the spelling against kiosk.example.toml.")
+        default = getattr(cls(), key)
+        if is_dataclass(default):
+            if not isinstance(value, dict):
+                raise ConfigError(f"Setting '{where}{key}' must be a [section] table.")
+            kwargs[key] = _build(type(default), value, f"{where}{key}.")
+        else:
+            kwargs[key] = _coerce(value, default, f"{where}{key}")
+    return cls(**kwargs)
+
+
+def _coerce(value: Any, default: Any, name: str) -> Any:
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise ConfigError(f"Setting '{name}' must be true or false.")
+        return value
+    if isinstance(default, (int, float)) and not isinstance(default, bool):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"Setting '{name}' must be a number.")
+        return type(default)(value)
+    if isinstance(default, str):
+        return str(value)
+    if isinstance(default, list):
+        if not isinstance(value, list):
+            raise ConfigError(f"Setting '{name}' must be a list.")
+        return [str(item) for item in value]
+    return value
+
+
+def load_config(path: str | Path | None) -> KioskConfig:
+    """Reads a kiosk TOML file; ``None`` gives the defaults."""
+    if path is None:
+        return KioskConfig()
+    path = Path(path)
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"Kiosk config {path} does not exist; pass an existing file to "
+                          f"--config or copy assets/ui/kiosk.example.toml.") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"Kiosk config {path} is not valid TOML ({error}).") from None
+    return _build(KioskConfig, data, "")
+
+
+def with_overrides(config: KioskConfig, **sections: dict[str, Any]) -> KioskConfig:
+    """Copy of ``config`` with some fields replaced, e.g. ``camera={"source": "demo.mp4"}``."""
+    updates: dict[str, Any] = {}
+    for name, values in sections.items():
+        current = getattr(config, name)
+        updates[name] = replace(current, **values) if is_dataclass(current) else values
+    return replace(config, **updates)

@@ -1,0 +1,70 @@
+"""Assembles the kiosk's parts from a config (used by ``app.run`` and the end-to-end tests)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from PyQt6.QtWidgets import QApplication
+
+from core.audio_config import DEFAULT_AUDIO
+from installation.artworks import load_artworks
+from installation.audio_player import AudioPlayer
+from installation.camera import CameraWorker
+from installation.composer import ComposerThread, EngineLike
+from installation.config import KioskConfig
+from installation.controller import KioskController
+from installation.sources import DEMO_SOURCE, DemoWallSource, FrameSource, source_from_spec
+from installation.ui.main_window import MainWindow
+from installation.vision import VisionPipeline
+
+
+@dataclass
+class Kiosk:
+    window: MainWindow
+    controller: KioskController
+    camera: CameraWorker
+    composer: ComposerThread
+    player: AudioPlayer
+
+    def start(self) -> None:
+        self.controller.start()
+
+    def shutdown(self) -> None:
+        self.controller.shutdown()
+
+
+def source_factory(config: KioskConfig, artworks: list[np.ndarray]) -> Callable[[], FrameSource]:
+    camera = config.camera
+
+    def make() -> FrameSource:
+        if camera.source.strip().lower() == DEMO_SOURCE:
+            return DemoWallSource(artworks)
+        return source_from_spec(camera.source, camera.width, camera.height, camera.fps,
+                                camera.image_seconds)
+
+    return make
+
+
+def build_kiosk(config: KioskConfig, engine_factory: Callable[[], EngineLike], *,
+                realtime: bool = True, null_speed: float = 1.0, record_audio: bool = False,
+                artworks: list[np.ndarray] | None = None) -> Kiosk:
+    """``realtime`` False reads file sources as fast as possible (tests); ``null_speed`` and
+    ``record_audio`` configure the silent stand-in output used when there is no sound device."""
+    if artworks is None:
+        artworks = load_artworks(config.resolve(config.artworks))
+    window = MainWindow(artworks, config.vision.steady_seconds, config.ui.attract_cycle_seconds,
+                        config.audio.volume)
+    player = AudioPlayer(config.audio, DEFAULT_AUDIO.sample_rate, null_speed=null_speed,
+                         record=record_audio)
+    camera = CameraWorker(source_factory(config, artworks), VisionPipeline(config.vision),
+                          config.camera, realtime=realtime)
+    composer = ComposerThread(engine_factory, player, config.ui.feelings_top_k,
+                              config.engine_retry_s)
+    controller = KioskController(config, window, camera, composer, player)
+    player.on_status = controller.report_audio_status
+    app = QApplication.instance()
+    if app is not None:
+        window.install_activity_filter(app)
+    return Kiosk(window, controller, camera, composer, player)

@@ -1,0 +1,105 @@
+"""The composer thread (with a fake engine): all inference off the UI thread, newest request wins,
+and an engine that cannot load is reported and retried."""
+
+import math
+
+import numpy as np
+import pytest
+
+from installation.audio_player import AudioPlayer
+from installation.composer import ComposeRequest, ComposerThread, EngineState
+from installation.config import AudioOutputConfig
+from tests.installation.helpers import FakeEngine, artwork, wait_until
+
+
+@pytest.fixture
+def player():
+    config = AudioOutputConfig(device="none", crossfade_seconds=0.0, volume=1.0, limit=1.0)
+    player = AudioPlayer(config, 22050, null_speed=math.inf, record=True)
+    yield player
+    player.close()
+
+
+def start(engine_factory, player, retry_s=30.0):
+    composer = ComposerThread(engine_factory, player, top_k=5, retry_s=retry_s)
+    seen = {"status": [], "feelings": [], "mels": [], "pieces": [], "failed": []}
+    composer.engine_status.connect(lambda s, m: seen["status"].append((s, m)))
+    composer.feelings_ready.connect(lambda pid, f: seen["feelings"].append((pid, f)))
+    composer.mel_ready.connect(seen["mels"].append)
+    composer.piece_ready.connect(seen["pieces"].append)
+    composer.failed.connect(lambda pid, m: seen["failed"].append((pid, m)))
+    composer.start()
+    return composer, seen
+
+
+def test_a_painting_is_composed_and_streamed_to_the_player(qapp, player):
+    engine = FakeEngine()
+    composer, seen = start(lambda: engine, player)
+    try:
+        crop = np.ascontiguousarray(artwork(1)[..., ::-1])
+        composer.submit(ComposeRequest(1, crop, "warm evening"))
+        assert wait_until(lambda: seen["pieces"], timeout=10)
+    finally:
+        composer.stop()
+    assert [s for s, _ in seen["status"]][:2] == [EngineState.LOADING, EngineState.READY]
+    (pid, feelings), = seen["feelings"]
+    assert pid == 1 and len(feelings) == 5
+    mel, piece = seen["mels"][0], seen["pieces"][0]
+    assert mel.piece_id == piece.piece_id and mel.log_mel.shape == (80, 896)
+    assert piece.audio.size == 896 * 256
+    assert engine.calls[:5] == ["encode_image", "feelings", "build_prompt", "encode_text",
+                                "generate_mel"]
+    assert f"Painting Emotion: {feelings[0][0]}." in engine.prompts[0]  # the top feeling
+    assert "Art Commentary: warm evening." in engine.prompts[0]
+
+
+def test_recompose_reuses_the_painting_and_uses_the_chosen_feelings(qapp, player):
+    engine = FakeEngine()
+    composer, seen = start(lambda: engine, player)
+    try:
+        composer.submit(ComposeRequest(7, np.zeros((32, 32, 3), np.uint8)))
+        assert wait_until(lambda: len(seen["pieces"]) == 1, timeout=10)
+        composer.submit(ComposeRequest(7, None, "storm", ("fear", "awe")))
+        assert wait_until(lambda: len(seen["pieces"]) == 2, timeout=10)
+        composer.submit(ComposeRequest(8, None, "gone"))  # its painting was never seen
+        assert wait_until(lambda: seen["failed"], timeout=10)
+    finally:
+        composer.stop()
+    assert engine.calls.count("encode_image") == 1
+    assert "Painting Emotion: fear, awe." in engine.prompts[1]
+    assert seen["failed"][0][0] == 8 and seen["failed"][0][1].endswith(".")
+
+
+def test_the_newest_request_wins(qapp, player):
+    engine = FakeEngine(delay_s=0.3)
+    composer, seen = start(lambda: engine, player)
+    try:
+        assert wait_until(lambda: composer.state == EngineState.READY, timeout=10)
+        composer.submit(ComposeRequest(1, np.zeros((16, 16, 3), np.uint8)))
+        assert wait_until(lambda: "generate_mel" in engine.calls, timeout=5)
+        composer.submit(ComposeRequest(2, np.full((16, 16, 3), 200, np.uint8)))
+        assert wait_until(lambda: seen["pieces"], timeout=10)
+        assert not wait_until(lambda: len(seen["pieces"]) > 1, timeout=0.5)
+    finally:
+        composer.stop()
+    assert [p.painting_id for p in seen["pieces"]] == [2]
+
+
+def test_an_engine_that_cannot_load_is_reported_and_retried(qapp, player):
+    attempts = []
+
+    def factory():
+        attempts.append(1)
+        if len(attempts) < 2:
+            raise RuntimeError("No model bundle in assets/bundle; pass --bundle or export one")
+        return FakeEngine()
+
+    composer, seen = start(factory, player, retry_s=0.1)
+    try:
+        assert wait_until(lambda: composer.state == EngineState.READY, timeout=5)
+    finally:
+        composer.stop()
+    error = next(m for s, m in seen["status"] if s == EngineState.ERROR)
+    assert error == ("No model bundle in assets/bundle; pass --bundle or export one; "
+                     "retrying in 0.1 s.")
+    assert len(attempts) == 2

@@ -1,0 +1,89 @@
+"""HiFi-GAN training objectives (Kong et al., 2020, Sec. 2.4, eqs. (1)–(6)).
+
+- LSGAN adversarial losses, eqs. (1)–(2): D pushes real scores to 1 and generated to 0; G
+  pushes generated scores to 1.
+- Feature-matching loss, eq. (4): L1 between discriminator feature maps of real and generated
+  audio (scaled by 2 as in the official code, i.e. λ_fm = 2 of eq. (5)).
+- Mel-spectrogram loss, eq. (3), weighted by λ_mel = 45: L1 between log-Mels of real and
+  generated audio, computed by :class:`TorchLogMel`, a differentiable copy of
+  :func:`core.mel.log_mel` (same padding, window, filter bank and log floor).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from core.audio_config import DEFAULT_AUDIO, AudioConfig
+from core.mel import mel_filter_bank
+
+
+class TorchLogMel(nn.Module):
+    """Differentiable :func:`core.mel.log_mel`: waveform [B, N] or [B, 1, N] → [B, n_mels, N // hop].
+
+    Reflect padding of (n_fft − hop) / 2 per side, periodic Hann window, magnitude STFT
+    without centring, the cached Slaney filter bank of :func:`core.mel.mel_filter_bank`, then
+    ``log(max(mel, log_floor))``. ``fmax`` overrides the config's (HiFi-GAN's ``fmax_for_loss``).
+    """
+
+    def __init__(self, config: AudioConfig = DEFAULT_AUDIO, fmax: float | None = None) -> None:
+        super().__init__()
+        if fmax is not None:
+            config = replace(config, fmax=float(fmax))
+        self.config = config
+        self.register_buffer("basis", torch.from_numpy(mel_filter_bank(config).copy()),
+                             persistent=False)
+        self.register_buffer("window", torch.hann_window(config.win_length, periodic=True),
+                             persistent=False)
+
+    def forward(self, audio: torch.Tensor) -> torch.Tensor:
+        if audio.dim() == 3:
+            audio = audio.squeeze(1)
+        cfg = self.config
+        pad = (cfg.n_fft - cfg.hop_length) // 2
+        mode = "reflect" if audio.shape[-1] > pad else "constant"
+        padded = F.pad(audio.unsqueeze(1), (pad, pad), mode=mode).squeeze(1)
+        spec = torch.stft(padded, cfg.n_fft, hop_length=cfg.hop_length,
+                          win_length=cfg.win_length, window=self.window, center=False,
+                          return_complex=True)
+        # |X| with a zero-safe gradient: d|X| at X = 0 is taken as 0 instead of NaN.
+        power = spec.real.square() + spec.imag.square()
+        magnitude = torch.where(power > 0, power.clamp_min(1e-30).sqrt(), torch.zeros_like(power))
+        mel = torch.matmul(self.basis, magnitude)
+        return torch.log(torch.clamp(mel, min=cfg.log_floor))
+
+
+def discriminator_loss(real_scores: list[torch.Tensor], fake_scores: list[torch.Tensor]
+                       ) -> torch.Tensor:
+    """LSGAN discriminator loss, eq. (1): Σ_k E[(D_k(x) − 1)²] + E[D_k(G(s))²]."""
+    loss = real_scores[0].new_zeros(())
+    for real, fake in zip(real_scores, fake_scores, strict=True):
+        loss = loss + torch.mean((1.0 - real) ** 2) + torch.mean(fake**2)
+    return loss
+
+
+def generator_adversarial_loss(fake_scores: list[torch.Tensor]) -> torch.Tensor:
+    """LSGAN generator loss, eq. (2): Σ_k E[(D_k(G(s)) − 1)²]."""
+    loss = fake_scores[0].new_zeros(())
+    for fake in fake_scores:
+        loss = loss + torch.mean((1.0 - fake) ** 2)
+    return loss
+
+
+def feature_matching_loss(real_maps: list[list[torch.Tensor]],
+                          fake_maps: list[list[torch.Tensor]]) -> torch.Tensor:
+    """Feature-matching loss, eq. (4), times λ_fm = 2: Σ_k Σ_i mean |D_k^i(x) − D_k^i(G(s))|."""
+    loss = real_maps[0][0].new_zeros(())
+    for real_layers, fake_layers in zip(real_maps, fake_maps, strict=True):
+        for real, fake in zip(real_layers, fake_layers, strict=True):
+            loss = loss + torch.mean(torch.abs(real.detach() - fake))
+    return 2.0 * loss
+
+
+def mel_loss(real_log_mel: torch.Tensor, fake_log_mel: torch.Tensor,
+             weight: float = 45.0) -> torch.Tensor:
+    """Mel-spectrogram loss, eq. (3), times λ_mel = 45: mean |φ(x) − φ(G(s))|."""
+    return weight * F.l1_loss(fake_log_mel, real_log_mel)
