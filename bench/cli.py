@@ -18,10 +18,30 @@ from rich.logging import RichHandler
 LOG_WIDTH = 120
 """Console width when the output goes to a file or CI log (no terminal to measure)."""
 
+EPILOG = """\
+Targets (2-core CPU): image → first audio block ≤ 1.5 s with a ViT-B-size image encoder; full
+10.4 s piece faster than real time (real_time_factor < 1); engine ≥ 2× PyTorch eager on the
+same weights ("eager / engine" column) with outputs within 1e-3 for an fp32 bundle
+("max |Δ| vs eager" column).
+
+Offline, without trained weights: benchmark an UNTRAINED bundle of real size (open_clip's
+randomly initialised ViT-B-32 image and text towers, paper-size projector + BiLSTM decoder, the
+packaged HiFi-GAN V1), built by bench/untrained.py:
+  python -m bench.untrained --out runs/untrained-b32 --bundle bundles/untrained-b32
+  main.py bench --bundle bundles/untrained-b32 --threads 2
+Its table, chart and summary.csv are labelled UNTRAINED: latency and memory only, the audio is
+noise.
+"""
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Option defaults shown, epilog kept as written."""
+
+
 _HELP = {
     "bundle": "model bundle directory (written by `main.py export`)",
     "repeats": "timed repeats per stage after one warm-up (median and p95 are reported)",
-    "short": "CI mode: 2 repeats",
+    "short": "CI mode: 2 repeats (same stages, table, CSV and PNG)",
     "providers": "comma list overriding TensorRT → CUDA → CPU, e.g. cuda,cpu",
     "out": "folder for latency.csv, summary.csv and latency.png",
     "chunk_frames": "Mel frames per streamed audio block",
@@ -34,6 +54,8 @@ _HELP = {
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from engine.engine import DEFAULT_CHUNK_FRAMES
 
+    parser.epilog = EPILOG
+    parser.formatter_class = _HelpFormatter
     parser.add_argument("--bundle", type=Path, required=True, help=_HELP["bundle"])
     parser.add_argument("--repeats", type=int, default=10, help=_HELP["repeats"])
     parser.add_argument("--short", action="store_true", help=_HELP["short"])

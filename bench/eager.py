@@ -33,8 +33,15 @@ class EagerPipeline:
         self.manifest = manifest
         run = load_run(manifest.provenance["checkpoint"])
         self.model = run.model()
-        self.image_encoder = create_encoder(EncoderSpec.from_dict(manifest.encoders["image"]))
-        self.text_encoder = create_encoder(EncoderSpec.from_dict(manifest.encoders["text"]))
+        specs = {role: EncoderSpec.from_dict(manifest.encoders[role]) for role in ("image", "text")}
+        for role, spec in specs.items():
+            if spec.family == "open_clip" and spec.pretrained is None:
+                logger.warning("eager %s encoder %s has no weight file: a fresh random "
+                               "initialisation, not the bundle's weights, so its max |Δ| is "
+                               "meaningless (timing is still valid); build untrained bundles "
+                               "with `python -m bench.untrained`", role, spec.name)
+        self.image_encoder = create_encoder(specs["image"])
+        self.text_encoder = create_encoder(specs["text"])
         choice = (manifest.provenance.get("vocoder") or {}).get("choice")
         self.generator = None
         if choice and choice != GRIFFIN_LIM:

@@ -10,6 +10,21 @@ from rich.table import Table
 
 from bench.latency import STAGES
 from bench.stats import Summary
+from engine.manifest import Manifest
+
+UNTRAINED_LABEL = "UNTRAINED (random weights: latency and memory only, the audio is noise)"
+
+
+def weights_label(manifest: Manifest) -> str:
+    """What the bundle's weights are: trained (epoch/step), or the untrained label."""
+    provenance = manifest.provenance
+    vocoder = provenance.get("vocoder") or {}
+    if provenance.get("untrained"):
+        return UNTRAINED_LABEL
+    label = f"trained (epoch {provenance.get('epoch')}, step {provenance.get('step')})"
+    if vocoder.get("init") == "random":
+        label += "; vocoder UNTRAINED (random HiFi-GAN)"
+    return label
 
 
 @dataclass
@@ -19,6 +34,9 @@ class BenchResult:
     engine: dict[str, Summary]
     eager: dict[str, Summary] = field(default_factory=dict)
     facts: dict[str, str | float | None] = field(default_factory=dict)
+    differences: dict[str, float] = field(default_factory=dict)
+    """Stage → max |engine − eager| output difference (bench.agreement)."""
+    untrained: bool = False
 
     def ratio(self, stage: str) -> float | None:
         """Eager median / engine median (> 1: the engine is faster)."""
@@ -42,10 +60,13 @@ def facts_table(result: BenchResult) -> Table:
 
 
 def table(result: BenchResult) -> Table:
-    """One row per stage: engine and eager median / p95 in ms and their ratio."""
-    out = Table(title="Art2Music latency (ms)")
+    """One row per stage: engine and eager median / p95 in ms, their ratio, output difference."""
+    title = "Art2Music latency (ms)"
+    if result.untrained:
+        title += f" — {UNTRAINED_LABEL}"
+    out = Table(title=title)
     for column in ("stage", "engine median", "engine p95", "eager median", "eager p95",
-                   "eager / engine"):
+                   "eager / engine", "max |Δ| vs eager"):
         out.add_column(column, justify="left" if column == "stage" else "right",
                        no_wrap=column == "stage")
     for stage in STAGES:
@@ -53,8 +74,10 @@ def table(result: BenchResult) -> Table:
             continue
         engine, eager = result.engine.get(stage), result.eager.get(stage)
         ratio = result.ratio(stage)
+        difference = result.differences.get(stage)
         out.add_row(stage, _ms(engine, "median"), _ms(engine, "p95"), _ms(eager, "median"),
-                    _ms(eager, "p95"), "—" if ratio is None else f"{ratio:.2f}×")
+                    _ms(eager, "p95"), "—" if ratio is None else f"{ratio:.2f}×",
+                    "—" if difference is None else f"{difference:.1e}")
     return out
 
 
@@ -65,15 +88,17 @@ def write_csv(result: BenchResult, folder: Path) -> tuple[Path, Path]:
     with latency.open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["stage", "backend", "median_ms", "p95_ms", "mean_ms", "repeats",
-                         "eager_over_engine"])
+                         "eager_over_engine", "max_abs_diff_vs_eager"])
         for backend, summaries in (("engine", result.engine), ("eager", result.eager)):
             for stage in STAGES:
                 if stage in summaries:
                     s = summaries[stage]
                     ratio = result.ratio(stage)
+                    difference = result.differences.get(stage)
                     writer.writerow([stage, backend, f"{s.median * 1e3:.3f}",
                                      f"{s.p95 * 1e3:.3f}", f"{s.mean * 1e3:.3f}", s.count,
-                                     "" if ratio is None else f"{ratio:.3f}"])
+                                     "" if ratio is None else f"{ratio:.3f}",
+                                     "" if difference is None else f"{difference:.3e}"])
     summary = folder / "summary.csv"
     with summary.open("w", newline="") as handle:
         writer = csv.writer(handle)
@@ -105,7 +130,8 @@ def write_png(result: BenchResult, path: Path) -> Path:
     axis.set_yticks(rows, stages)
     axis.invert_yaxis()
     axis.set_xlabel("milliseconds (bar: median, whisker: p95)")
-    axis.set_title(str(result.facts.get("bundle", "")))
+    title = str(result.facts.get("bundle", ""))
+    axis.set_title(f"{title}\nUNTRAINED weights: latency only" if result.untrained else title)
     axis.legend()
     figure.tight_layout()
     figure.savefig(path, dpi=120)

@@ -10,7 +10,7 @@ from pathlib import Path
 from bench.inputs import COMMENT, camera_frame
 from bench.latency import ONE_PASS, TO_PIECE, time_eager, time_engine
 from bench.memory import PeakRSS, gpu_memory_mb
-from bench.report import BenchResult
+from bench.report import BenchResult, weights_label
 from bench.stats import Summary
 from engine import Engine
 from engine.engine import DEFAULT_CHUNK_FRAMES
@@ -42,9 +42,13 @@ def run_benchmark(config: BenchConfig) -> BenchResult:
                                      config.chunk_frames)
     gpu = gpu_memory_mb()
     result = BenchResult(_summaries(engine_timings))
+    result.untrained = bool(engine.manifest.provenance.get("untrained"))
     clip = engine.audio.clip_seconds
     result.facts = {
         "bundle": str(config.bundle),
+        "weights": weights_label(engine.manifest),
+        "graph_precision": ", ".join(f"{name}={spec.weights}" for name, spec
+                                     in engine.manifest.graphs.items()),
         "providers": ",".join(sorted({p[0] for p in engine.providers.values()})),
         "vocoder": engine.vocoder_name,
         "cpu_cores": os.cpu_count(),
@@ -65,6 +69,11 @@ def run_benchmark(config: BenchConfig) -> BenchResult:
                 prompt = engine.build_prompt(COMMENT, ["contentment"])
                 result.eager = _summaries(time_eager(pipeline, frame, prompt, config.repeats))
         if pipeline is not None:
+            from bench.agreement import FP32_TARGET, max_abs_differences
+
+            result.differences = max_abs_differences(engine, pipeline, frame, prompt)
+            worst = max(result.differences.values())
+            result.facts[f"max_abs_diff_vs_eager (fp32 target {FP32_TARGET:g})"] = f"{worst:.1e}"
             result.facts["eager_peak_rss_mb"] = round(eager_rss.peak_mb, 1)
             if ONE_PASS in result.eager:
                 result.facts["eager_real_time_factor_one_pass"] = round(

@@ -42,7 +42,7 @@ def read_manifest(directory: Path) -> Manifest:
         )
     try:
         return Manifest.from_dict(values)
-    except (KeyError, TypeError, ValueError) as error:
+    except (AttributeError, KeyError, TypeError, ValueError) as error:
         raise BundleError(f"{path} is incomplete (missing or bad {error}); {_REEXPORT}.") from error
 
 
@@ -52,11 +52,21 @@ def verify_files(directory: Path, manifest: Manifest) -> None:
     if unlisted:
         raise BundleError(f"bundle file {unlisted[0]} has no SHA-256 in {MANIFEST_NAME}; "
                           f"{_REEXPORT}.")
+    for name in sorted(manifest.referenced_files() | set(manifest.files)):
+        relative = Path(name)
+        if relative.is_absolute() or ".." in relative.parts:
+            raise BundleError(f"bundle file {name} in {MANIFEST_NAME} points outside the bundle "
+                              f"directory; {_REEXPORT}.")
     for name, expected in sorted(manifest.files.items()):
         path = Path(directory) / name
         if not path.is_file():
             raise BundleError(f"bundle file {name} is missing from {directory}; {_REEXPORT}.")
-        if sha256_file(path) != expected:
+        try:
+            actual = sha256_file(path)
+        except OSError as error:
+            raise BundleError(f"bundle file {name} cannot be read ({error.strerror}); "
+                              f"{_REEXPORT}.") from error
+        if actual != expected:
             raise BundleError(f"bundle file {name} is corrupt or was modified (SHA-256 mismatch); "
                               f"{_REEXPORT}.")
 

@@ -86,7 +86,8 @@ class Engine:
             spinning_graphs=frozenset({DECODER}),
         )
         sessions = {
-            name: GraphSession(name, bundle.path(spec.file), spec, manifest.files[spec.file],
+            name: GraphSession(name, bundle.path(spec.file), spec,
+                               tuple(manifest.files.get(f, f"unlisted:{f}") for f in spec.files),
                                settings)
             for name, spec in manifest.graphs.items()
         }
@@ -223,8 +224,12 @@ class Engine:
     def vocode_stream(self, log_mel: np.ndarray,
                       chunk_frames: int = DEFAULT_CHUNK_FRAMES) -> Iterator[np.ndarray]:
         """Audio blocks of `chunk_frames` · hop samples in order, each vocoded with the bundle's
-        context frames on both sides; joined, they equal `vocode` (HiFi-GAN: to float rounding;
-        Griffin-Lim: cross-faded at block joins)."""
+        context frames on both sides; the first block costs one chunk, not the whole piece.
+
+        Joined, they equal `vocode`: for the ONNX HiFi-GAN within ``STREAM_ATOL`` = 1e-5 max
+        abs difference; for Griffin-Lim (cross-faded at block joins) the log-Mel stays within
+        ``GRIFFIN_LIM_MEL_TOL`` = 0.5 nats mean abs difference (see engine.streaming).
+        """
         return stream_vocode(self._vocoder, self._check_mel(log_mel), self.audio.hop_length,
                              chunk_frames, self.manifest.vocoder.context_frames,
                              self._vocoder.crossfade)

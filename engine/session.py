@@ -35,19 +35,25 @@ class SessionSettings:
     sleeps when idle so that it leaves the cores to the UI, audio and the other graphs."""
 
 
-def _provider_entry(name: str, graph: str, spec: GraphSpec, sha256: str,
+def _provider_entry(name: str, graph: str, spec: GraphSpec, file_hashes: Sequence[str],
                     settings: SessionSettings):
+    """A provider name, or for TensorRT (name, options) with the engine cache keyed on the
+    SHA-256 of the graph's files."""
     if name != TENSORRT:
         return name
     inputs = {t.name: t.shape for t in spec.inputs}
-    return name, tensorrt_options(settings.cache_root, graph, sha256, spec.fp16_compute, inputs,
-                                  settings.shape_ranges)
+    return name, tensorrt_options(settings.cache_root, graph, file_hashes, spec.fp16_compute,
+                                  inputs, settings.shape_ranges)
 
 
 class GraphSession:
-    """Runs one graph; ``run`` holds a lock so a UI thread and a worker can share the session."""
+    """Runs one graph; ``run`` holds a lock so a UI thread and a worker can share the session.
 
-    def __init__(self, graph: str, path: Path, spec: GraphSpec, sha256: str,
+    `file_hashes` are the manifest's SHA-256 of ``spec.files`` (the ONNX file, then any
+    external weight file); they key the TensorRT engine cache.
+    """
+
+    def __init__(self, graph: str, path: Path, spec: GraphSpec, file_hashes: str | Sequence[str],
                  settings: SessionSettings) -> None:
         self.graph = graph
         self.spec = spec
@@ -56,14 +62,15 @@ class GraphSession:
         if TENSORRT in settings.providers and not spec.tensorrt:
             logger.info("%s: kept off TensorRT (marked in the manifest), using %s", graph,
                         ", ".join(wanted))
-        self._session = self._create(path, sha256, settings, wanted)
+        hashes = (file_hashes,) if isinstance(file_hashes, str) else tuple(file_hashes)
+        self._session = self._create(path, hashes, settings, wanted)
         self.providers: tuple[str, ...] = tuple(self._session.get_providers())
         if self.providers[0] != wanted[0]:
             logger.warning("%s: %s did not start, running on %s", graph, wanted[0],
                            self.providers[0])
         self._input_types = {t.name: _DTYPES.get(t.dtype, np.float32) for t in spec.inputs}
 
-    def _create(self, path: Path, sha256: str, settings: SessionSettings,
+    def _create(self, path: Path, file_hashes: Sequence[str], settings: SessionSettings,
                 wanted: Sequence[str]) -> ort.InferenceSession:
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -73,7 +80,7 @@ class GraphSession:
         options.log_severity_level = 3
         remaining = list(wanted)
         while True:
-            entries = [_provider_entry(p, self.graph, self.spec, sha256, settings)
+            entries = [_provider_entry(p, self.graph, self.spec, file_hashes, settings)
                        for p in remaining]
             try:
                 return ort.InferenceSession(str(path), sess_options=options, providers=entries)

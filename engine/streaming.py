@@ -5,6 +5,12 @@ A chunk [a, b) is vocoded from the window [a − c, b + c) (clipped to the piece
 measured at export, manifest ``vocoder.context_frames``) the blocks concatenate to the
 whole-piece output up to float rounding. For a vocoder with a global state (Griffin-Lim's
 phase), neighbouring blocks are cross-faded over ``crossfade`` samples of their shared context.
+
+Stated tolerances (tests/engine/test_streaming.py checks both on the tiny bundle):
+- ONNX HiFi-GAN: the joined blocks equal the one-pass waveform within ``STREAM_ATOL`` (1e-5)
+  absolute, for any chunk size ≥ 1 frame.
+- Griffin-Lim: the joined blocks keep the one-pass log-Mel within ``GRIFFIN_LIM_MEL_TOL``
+  (0.5 nats) mean absolute difference (the samples differ, as each block has its own phase).
 """
 
 from __future__ import annotations
@@ -17,6 +23,12 @@ import numpy as np
 from engine.errors import EngineError
 
 VocodeFn = Callable[[np.ndarray], np.ndarray]
+
+STREAM_ATOL = 1e-5
+"""Max abs difference, streamed vs one-pass, for a graph vocoder with enough context frames."""
+
+GRIFFIN_LIM_MEL_TOL = 0.5
+"""Mean abs log-Mel difference (nats), streamed vs one-pass, for Griffin-Lim."""
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.logging import RichHandler
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from export.errors import ExportError
@@ -62,7 +62,10 @@ def _format_error(value: float | None) -> str:
 
 def parity_table(result) -> Table:
     """One row per graph: stored precision, errors against PyTorch, size, export time."""
-    table = Table(title=f"bundle {result.bundle} ({result.seconds:.1f} s)")
+    tolerances = sorted({report.tolerance for report in result.reports})
+    bound = ", ".join(f"{t:g}" for t in tolerances) or "—"
+    table = Table(title=f"bundle {result.bundle} ({result.seconds:.1f} s); max abs error vs "
+                        f"PyTorch, bound {bound}")
     for column in ("graph", "weights", "fp32 err", "fp16-weights err", "fp16-compute err",
                    "TRT fp16", "MB", "export s"):
         table.add_column(column, justify="left" if column == "graph" else "right")
@@ -101,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
         checkpoint=args.checkpoint, out=args.out, vocoder=args.vocoder, fp16=args.fp16,
         parity_tol=args.parity_tol, captions=args.captions,
         caption_encoder=args.caption_encoder, feelings_head=args.feelings_head)
-    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
     try:
         with Progress(*columns, console=console, transient=False) as progress:
             hook = _RichProgress(progress)

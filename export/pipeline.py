@@ -195,6 +195,8 @@ class _Exporter:
         provenance = {
             "checkpoint": str(run.weights.resolve()),
             **{k: run.sidecar.get(k) for k in ("epoch", "step", "val_loss")},
+            "untrained": bool(run.sidecar.get("untrained", False)),
+            "training_data": (run.sidecar.get("train_config") or {}).get("data"),
             "vocoder": self.vocoder_provenance,
             "export": export_environment(),
             "fp16_requested": self.options.fp16,

@@ -79,5 +79,5 @@ def load_vocoder(choice: str | Path | nn.Module, audio: AudioConfig) -> VocoderS
     provenance = {"source": str(path.resolve()), "choice": str(path.resolve())}
     if sidecar.is_file():
         values = json.loads(sidecar.read_text(encoding="utf-8"))
-        provenance.update({k: values[k] for k in ("step", "epoch") if k in values})
+        provenance.update({k: values[k] for k in ("step", "epoch", "init") if k in values})
     return _hifigan(generator, audio, provenance, "MIT (HiFi-GAN code); weights: this project")

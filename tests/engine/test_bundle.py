@@ -67,3 +67,43 @@ def test_a_newer_format_version_asks_for_a_matching_export(bundle_copy):
 def test_verification_can_be_skipped_for_trusted_read_only_media(bundle_copy):
     (bundle_copy / "captions.json").write_text("{}")
     assert Bundle.open(bundle_copy, verify=False).manifest.caption_index.count == 4
+
+
+@pytest.mark.parametrize("text", ['{"format_version": 1, "graphs": ', "\xff\xfe not json", ""])
+def test_a_corrupt_manifest_is_named_in_one_sentence(bundle_copy, text):
+    (bundle_copy / "manifest.json").write_bytes(text.encode("latin-1"))
+    with pytest.raises(BundleError, match=r"manifest\.json is unreadable.*re-export") as info:
+        Engine.load(bundle_copy, providers=["cpu"])
+    assert "\n" not in str(info.value)
+
+
+def test_a_manifest_that_is_not_an_object_is_refused(bundle_copy):
+    (bundle_copy / "manifest.json").write_text("[1, 2, 3]")
+    with pytest.raises(BundleError, match=r"manifest\.json has format_version None"):
+        Bundle.open(bundle_copy)
+
+
+@pytest.mark.parametrize("edit", [lambda m: m.pop("audio"), lambda m: m.update(graphs=[1]),
+                                  lambda m: m["graphs"]["decoder"].pop("inputs")])
+def test_an_incomplete_manifest_is_named(bundle_copy, edit):
+    _edit_manifest(bundle_copy, edit)
+    with pytest.raises(BundleError, match=r"manifest\.json is incomplete"):
+        Engine.load(bundle_copy, providers=["cpu"])
+
+
+def test_a_tampered_hash_in_the_manifest_names_the_file(bundle_copy):
+    _edit_manifest(bundle_copy, lambda m: m["files"].update({"vocoder.onnx": "0" * 64}))
+    with pytest.raises(BundleError, match=r"vocoder\.onnx is corrupt or was modified"):
+        Engine.load(bundle_copy, providers=["cpu"])
+
+
+def test_a_replaced_graph_is_refused_even_if_it_is_a_valid_onnx_file(bundle_copy):
+    shutil.copyfile(bundle_copy / "feelings.onnx", bundle_copy / "text_encoder.onnx")
+    with pytest.raises(BundleError, match=r"text_encoder\.onnx is corrupt"):
+        Engine.load(bundle_copy, providers=["cpu"])
+
+
+def test_file_names_outside_the_bundle_are_refused(bundle_copy):
+    _edit_manifest(bundle_copy, lambda m: m["files"].update({"../outside.bin": "0" * 64}))
+    with pytest.raises(BundleError, match=r"\.\./outside\.bin .*outside the bundle"):
+        Bundle.open(bundle_copy)

@@ -1,8 +1,9 @@
 """Streaming: chunked vocoding equals whole-piece vocoding; the first block comes early.
 
-Stated tolerances: HiFi-GAN blocks with the bundle's context frames equal the whole-piece
-waveform to 1e-5 absolute (float rounding); Griffin-Lim blocks (independent phases, cross-faded)
-keep the whole piece's log-Mel to within 0.5 nats mean absolute difference.
+Stated tolerances (engine.streaming): the ONNX HiFi-GAN's blocks with the bundle's context
+frames equal the whole-piece waveform within STREAM_ATOL = 1e-5 absolute (float rounding);
+Griffin-Lim blocks (independent phases, cross-faded) keep the whole piece's log-Mel within
+GRIFFIN_LIM_MEL_TOL = 0.5 nats mean absolute difference.
 """
 
 from __future__ import annotations
@@ -13,8 +14,14 @@ import pytest
 from core.audio_config import DEFAULT_AUDIO
 from core.mel import log_mel
 from engine import Engine
-from engine.streaming import chunk_windows, stream_vocode
-from engine.vocoder import GriffinLimVocoder
+from engine.engine import DEFAULT_CHUNK_FRAMES
+from engine.streaming import (
+    GRIFFIN_LIM_MEL_TOL,
+    STREAM_ATOL,
+    chunk_windows,
+    stream_vocode,
+)
+from engine.vocoder import GriffinLimVocoder, OnnxVocoder
 from tests.export.bundle_fixture import TINY_AUDIO
 
 
@@ -47,7 +54,19 @@ def test_hifigan_stream_equals_the_whole_piece(engine, chunk):
     streamed = np.concatenate(blocks)
     assert streamed.shape == whole.shape
     assert np.abs(whole).max() > 1e-2  # a real signal, not silence
-    assert np.abs(streamed - whole).max() < 1e-5
+    assert np.abs(streamed - whole).max() < STREAM_ATOL
+
+
+def test_onnx_hifigan_stream_of_a_full_length_piece_in_default_chunks(engine):
+    """The kiosk's case: a 896-frame (10.4 s) Mel in 64-frame blocks through the ONNX graph."""
+    assert isinstance(engine._vocoder, OnnxVocoder)
+    frames = DEFAULT_AUDIO.frames
+    mel = _music_mel(frames)
+    whole = engine.vocode(mel)
+    blocks = list(engine.vocode_stream(mel))
+    assert len(blocks) == -(-frames // DEFAULT_CHUNK_FRAMES)
+    assert blocks[0].size == DEFAULT_CHUNK_FRAMES * engine.audio.hop_length
+    assert np.abs(np.concatenate(blocks) - whole).max() < STREAM_ATOL
 
 
 def test_without_context_frames_the_stream_would_differ(engine):
@@ -55,7 +74,7 @@ def test_without_context_frames_the_stream_would_differ(engine):
     whole = engine.vocode(mel)
     hop = engine.audio.hop_length
     naive = np.concatenate(list(stream_vocode(engine._vocoder, mel, hop, 8, 0)))
-    assert np.abs(naive - whole).max() > 1e-4
+    assert np.abs(naive - whole).max() > 10 * STREAM_ATOL
 
 
 def test_the_first_block_needs_only_its_chunk_and_context():
@@ -77,4 +96,4 @@ def test_griffin_lim_stream_keeps_the_whole_pieces_spectrum():
     streamed = np.concatenate(list(stream_vocode(vocoder, mel, 256, 32, 8, vocoder.crossfade)))
     assert streamed.shape == whole.shape == (96 * 256,)
     difference = np.abs(log_mel(streamed)[:, 4:-4] - log_mel(whole)[:, 4:-4]).mean()
-    assert difference < 0.5
+    assert difference < GRIFFIN_LIM_MEL_TOL

@@ -46,6 +46,21 @@ def test_bundle_holds_every_component_with_its_hash(tiny_bundle, manifest):
     assert manifest["provenance"]["step"] == 7
 
 
+def test_manifest_describes_models_audio_io_and_provenance(manifest):
+    assert manifest["encoders"]["image"] == {"family": "open_clip", "name": "tiny-ViT",
+                                             "pretrained": None}
+    assert manifest["audio"]["sample_rate"] == 22050 and manifest["audio"]["hop_length"] == 256
+    assert set(manifest["mel_norm"]) >= {"log_min", "log_max"}
+    decoder = manifest["graphs"][DECODER]
+    assert [t["name"] for t in decoder["inputs"]] == ["image_embedding", "text_embedding"]
+    assert decoder["inputs"][0]["shape"] == [1, 32] and decoder["outputs"][0]["name"] == "mel"
+    assert set(manifest["licences"]) >= {IMAGE_ENCODER, TEXT_ENCODER, DECODER, VOCODER,
+                                         "captions"}
+    provenance = manifest["provenance"]
+    assert provenance["untrained"] is False and provenance["checkpoint"].endswith(".safetensors")
+    assert provenance["export"]["onnx"] and provenance["export"]["torch"]
+
+
 def test_every_graph_records_parity_within_tolerance(manifest):
     for name, graph in manifest["graphs"].items():
         parity = graph["parity"]

