@@ -3,18 +3,20 @@
     python main.py run                      # camera 0, bundle assets/bundle, fullscreen
     python main.py run --demo --windowed    # sample artworks on a simulated wall, no hardware
     python main.py run --video visit.mp4 --config gallery.toml
-    QT_QPA_PLATFORM=offscreen python main.py run --demo --exit-after 20 --screenshot shot.png
+    python main.py run --demo --exit-after 20 --screenshot shot.png
 
-The kiosk never exits on its own, except after ``--exit-after SECONDS``.
+The kiosk never exits on its own, except after ``--exit-after SECONDS``. Without a display it
+runs on Qt's offscreen platform (1920x1080) and logs what it plays to the console.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from pathlib import Path
 
 from installation.config import (
@@ -28,6 +30,10 @@ from installation.sources import DEMO_SOURCE
 
 log = logging.getLogger(__name__)
 
+HEADLESS_PLATFORM = "offscreen"
+"""Qt platform used when no display is there (a server, CI): the window is drawn in memory."""
+HEADLESS_SIZE = (1920, 1080)
+"""Window size without a real screen (the offscreen screen is only 800x600)."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -88,6 +94,34 @@ def engine_factory(config: KioskConfig) -> Callable[[], object]:
     return load
 
 
+def choose_qt_platform(environ: MutableMapping[str, str] = os.environ) -> str | None:
+    """Picks Qt's offscreen platform when there is no display to show the window on.
+
+    On Linux without ``$DISPLAY`` or ``$WAYLAND_DISPLAY`` (a fresh server, CI) Qt would abort
+    while looking for X11; an explicit ``QT_QPA_PLATFORM`` always wins. Returns the platform
+    set, or None when Qt is left to choose.
+    """
+    if environ.get("QT_QPA_PLATFORM") or not sys.platform.startswith("linux"):
+        return None
+    if environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY"):
+        return None
+    environ["QT_QPA_PLATFORM"] = HEADLESS_PLATFORM
+    return HEADLESS_PLATFORM
+
+
+def bundle_problem(config: KioskConfig) -> str | None:
+    """One actionable sentence when the configured model bundle is missing, else None."""
+    bundle = config.resolve(config.bundle)
+    if (bundle / "manifest.json").is_file():
+        return None
+    shown = bundle.relative_to(REPO_ROOT) if bundle.is_relative_to(REPO_ROOT) else bundle
+    where = "does not exist" if not bundle.exists() else "has no manifest.json"
+    return (f"The model bundle {shown} {where}: pass --bundle DIR, or write one with "
+            f"`python main.py export --checkpoint RUN/checkpoints/best.safetensors --out "
+            f"{shown}`. The kiosk starts anyway, shows this on screen and retries every "
+            f"{config.engine_retry_s:g} s.")
+
+
 def run(args: argparse.Namespace) -> int:
     try:
         config = config_from_args(args)
@@ -99,18 +133,29 @@ def run(args: argparse.Namespace) -> int:
 
     log_path = setup_logging(config.resolve(config.log_dir))
     log.info("Kiosk starting (log file %s).", log_path)
+    if choose_qt_platform():
+        log.info("No display ($DISPLAY and $WAYLAND_DISPLAY are unset): the kiosk runs "
+                 "offscreen and reports what it plays here; --screenshot PATH saves its screen.")
+    problem = bundle_problem(config)
+    if problem:
+        log.error("%s", problem)
 
-    from PyQt6.QtCore import QTimer
+    from PyQt6.QtCore import QTimer, qInstallMessageHandler
     from PyQt6.QtWidgets import QApplication
 
     from installation.kiosk import build_kiosk
+
+    qInstallMessageHandler(_log_qt_message)
 
     sys.excepthook = _log_unhandled  # PyQt aborts on an exception in a slot unless hooked
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Art2Music Live")
     kiosk = build_kiosk(config, engine_factory(config))
     window = kiosk.window
-    if config.ui.fullscreen:
+    if app.platformName() in (HEADLESS_PLATFORM, "minimal"):
+        window.resize(*HEADLESS_SIZE)  # no real screen to fill: the size of a 1080p kiosk
+        window.show()
+    elif config.ui.fullscreen:
         screen = app.primaryScreen()
         if screen is not None:  # without a window manager, fullscreen alone may not resize
             window.setGeometry(screen.geometry())
@@ -146,6 +191,22 @@ def run(args: argparse.Namespace) -> int:
         kiosk.shutdown()
     log.info("Kiosk stopped.")
     return 0
+
+
+_QT_NOISE = ("does not support propagateSizeHints",)
+"""Qt messages that say nothing useful for a kiosk (the offscreen platform prints this one at
+every layout change)."""
+
+
+def _log_qt_message(kind, _context, message: str) -> None:
+    """Qt's own warnings go to the kiosk log instead of straight to the terminal."""
+    from PyQt6.QtCore import QtMsgType
+
+    if any(noise in message for noise in _QT_NOISE):
+        return
+    level = (logging.DEBUG if kind in (QtMsgType.QtDebugMsg, QtMsgType.QtInfoMsg)
+             else logging.WARNING)
+    logging.getLogger("qt").log(level, "%s", message)
 
 
 def _log_unhandled(kind, error, trace) -> None:

@@ -196,6 +196,9 @@ class KioskController(QObject):
         if mel.painting_id != self.painting_id:
             return
         self.piece_id = mel.piece_id
+        log.info("Now playing piece %d for painting %d (%.1f s): %s", mel.piece_id,
+                 mel.painting_id, mel.log_mel.shape[-1] * self.audio_config.hop_length
+                 / self.player.sample_rate, mel.prompt)
         self._mels[mel.piece_id] = mel.log_mel
         self.mel_frames = mel.log_mel.shape[-1]
         self.window.mel_view.set_mel(mel.log_mel, "Starting…")

@@ -45,14 +45,19 @@ class StatusLight(QWidget):
 
 
 class ElidedLabel(QLabel):
-    """A one-line label that ends in "…" when its text does not fit (full text as tooltip)."""
+    """A one-line label that drops its middle ("…") when the text does not fit: a status
+    message starts with what happened and ends with what the kiosk does next ("Retrying in
+    4 s."), while a long file path in between matters least (full text as tooltip)."""
+
+    def shown_text(self) -> str:
+        """The text as drawn at the label's current width."""
+        return self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideMiddle,
+                                             self.width())
 
     def paintEvent(self, event) -> None:
         painter = QPainter(self)
         painter.setPen(self.palette().color(self.foregroundRole()))
-        text = self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight,
-                                             self.width())
-        painter.drawText(QRectF(self.rect()), int(self.alignment()), text)
+        painter.drawText(QRectF(self.rect()), int(self.alignment()), self.shown_text())
         painter.end()
 
 

@@ -361,3 +361,28 @@ def test_a_real_portaudio_stream_drives_the_callback(tmp_path):
     if "no sound card was found" in result.stdout + result.stderr:
         pytest.skip("ALSA's null device is not available here")
     assert result.stdout.strip().endswith("OK"), result.stdout + result.stderr[-2000:]
+
+
+def test_underflows_while_music_is_still_coming_are_logged_and_playback_goes_on(caplog):
+    config = AudioOutputConfig(block_size=B, device="none", crossfade_seconds=0.0,
+                               volume=1.0, limit=1.0)
+    player = AudioPlayer(config, SR)  # the silent sink at real-time pace
+    writer = player.begin_piece()
+    writer.write(np.full(B, 0.1, np.float32))  # one block, then the vocoder "stalls"
+    caplog.set_level("WARNING", logger="installation.audio_player")
+    player.start()
+    try:
+        deadline = time.monotonic() + 5
+        while "Audio underflow" not in caplog.text and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert player.mixer.stats.underflows > 0
+        assert writer.piece.underflows > 0 and not writer.piece.finished
+        assert "block(s) played as silence while music was still being generated" in caplog.text
+        writer.write(np.full(4 * B, 0.2, np.float32))  # the producer catches up
+        writer.finish()
+        deadline = time.monotonic() + 5
+        while not writer.piece.finished and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert writer.piece.finished and player.output.alive  # never crashed
+    finally:
+        player.close()
