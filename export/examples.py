@@ -2,9 +2,10 @@
 
 ``python -m export.examples --bundle assets/bundle --out assets/examples`` renders the first
 ``--count`` held-out sample artworks of ``assets/data/masterpiece_comments.json`` with their
-first hand-written comment, exactly as the kiosk would (``Engine.compose``, streamed vocoding),
-and writes ``<id>.wav``, ``<id>.png`` and an ``examples.json`` index with prompts, feelings and
-audio statistics (RMS, peak, spectral centroid), so silence or noise is visible at a glance.
+first hand-written comment, exactly as the kiosk would (``Engine.compose``, streamed vocoding,
+the kiosk's loudness normalisation to -20 dBFS), and writes ``<id>.wav``, ``<id>.png`` and an
+``examples.json`` index with prompts, feelings, the gain applied and audio statistics (RMS,
+peak, spectral centroid), so silence or noise is visible at a glance.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import soundfile as sf  # noqa: E402
 
+from core.loudness import DEFAULT_TARGET_DBFS, estimate_rms_dbfs, normalising_gain  # noqa: E402
 from engine import Engine  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -41,6 +43,8 @@ class ExampleRecord:
     feelings: list[str]
     prompt: str
     seconds: float
+    raw_rms_dbfs: float
+    gain_db: float
     rms_dbfs: float
     peak: float
     spectral_centroid_hz: float
@@ -85,7 +89,8 @@ def render_examples(bundle: Path, out: Path, count: int = 3) -> list[ExampleReco
         rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
         comment = work["comments"][0]["text"]
         piece = engine.compose(rgb, comment)
-        audio = piece.audio()
+        gain = normalising_gain(piece.log_mel, engine.audio, DEFAULT_TARGET_DBFS)
+        audio = piece.audio() * np.float32(gain)  # the kiosk's loudness normalisation
         wav, png = out / f"{work['id']}.wav", out / f"{work['id']}.png"
         sf.write(wav, audio, piece.sample_rate, subtype="PCM_16")
         _save_png(png, rgb, piece.log_mel, audio, piece.sample_rate, piece.hop_length,
@@ -95,6 +100,8 @@ def render_examples(bundle: Path, out: Path, count: int = 3) -> list[ExampleReco
         records.append(ExampleRecord(
             id=work["id"], title=work["title"], artist=work["artist"], comment=comment,
             feelings=list(piece.feelings), prompt=piece.prompt, seconds=round(piece.seconds, 2),
+            raw_rms_dbfs=round(estimate_rms_dbfs(piece.log_mel, engine.audio), 1),
+            gain_db=round(20 * np.log10(gain), 1),
             rms_dbfs=round(20 * np.log10(max(rms, 1e-9)), 1),
             peak=round(float(np.max(np.abs(audio))), 3),
             spectral_centroid_hz=round(float(np.mean(centroid)), 1), wav=wav.name, png=png.name))

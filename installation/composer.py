@@ -18,6 +18,8 @@ from typing import Protocol
 import numpy as np
 from PyQt6.QtCore import QThread, pyqtSignal
 
+from core.audio_config import DEFAULT_AUDIO
+from core.loudness import normalising_gain
 from installation.audio_player import AudioPlayer
 
 log = logging.getLogger(__name__)
@@ -87,13 +89,17 @@ class ComposerThread(QThread):
     failed = pyqtSignal(int, str)  # painting_id, one-sentence message
 
     def __init__(self, engine_factory: Callable[[], EngineLike], player: AudioPlayer,
-                 top_k: int = 5, retry_s: float = 30.0, parent=None) -> None:
+                 top_k: int = 5, retry_s: float = 30.0, target_dbfs: float | None = None,
+                 parent=None) -> None:
+        """`target_dbfs`: bring every piece to this RMS level, estimated from its Mel before
+        the first block plays (core/loudness.py); None keeps the vocoder's level."""
         super().__init__(parent)
         self.setObjectName("composer")
         self._engine_factory = engine_factory
         self._player = player
         self._top_k = top_k
         self._retry_s = retry_s
+        self._target_dbfs = target_dbfs
         self._requests: queue.Queue[ComposeRequest | None] = queue.Queue()
         self._cancel = threading.Event()
         self._stop = threading.Event()
@@ -196,12 +202,18 @@ class ComposerThread(QThread):
         self._check()
         log_mel = np.asarray(engine.generate_mel(embedding, text_embedding), dtype=np.float32)
         self._check()
+        gain = 1.0
+        if self._target_dbfs is not None:
+            gain = normalising_gain(log_mel, getattr(engine, "audio", DEFAULT_AUDIO),
+                                    self._target_dbfs)
+            log.info("Painting %d loudness gain %+.1f dB", request.painting_id,
+                     20 * np.log10(gain))
         writer = self._player.begin_piece()
         self.mel_ready.emit(ComposedMel(request.painting_id, writer.id, log_mel, prompt))
         chunks: list[np.ndarray] = []
         try:
             for chunk in engine.vocode_stream(log_mel):
-                chunk = np.asarray(chunk, dtype=np.float32).reshape(-1)
+                chunk = np.asarray(chunk, dtype=np.float32).reshape(-1) * np.float32(gain)
                 chunks.append(chunk)
                 if self._cancel.is_set() or not writer.write(chunk):
                     raise _Cancelled

@@ -71,6 +71,9 @@ class AudioOutputConfig:
     crossfade_seconds: float = 2.0
     fade_out_seconds: float = 3.0
     volume: float = 0.8
+    loudness_target_dbfs: float = -20.0
+    """Every piece is brought to this RMS level (estimated from its Mel) before the volume."""
+    normalise_loudness: bool = True
     limit: float = 0.89
     """Peak ceiling of the output (about -1 dBFS)."""
     retry_s: float = 5.0

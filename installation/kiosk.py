@@ -60,8 +60,9 @@ def build_kiosk(config: KioskConfig, engine_factory: Callable[[], EngineLike], *
                          record=record_audio)
     camera = CameraWorker(source_factory(config, artworks), VisionPipeline(config.vision),
                           config.camera, realtime=realtime)
+    loudness = config.audio.loudness_target_dbfs if config.audio.normalise_loudness else None
     composer = ComposerThread(engine_factory, player, config.ui.feelings_top_k,
-                              config.engine_retry_s)
+                              config.engine_retry_s, target_dbfs=loudness)
     controller = KioskController(config, window, camera, composer, player)
     player.on_status = controller.report_audio_status
     app = QApplication.instance()

@@ -83,3 +83,19 @@ def tiny_dataset(tmp_path_factory) -> Path:
 def artifacts_dir() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture(scope="session")
+def tiny_bundle(tmp_path_factory) -> Path:
+    """A complete exported bundle of a tiny model (built once per session; copy before editing)."""
+    from tests.export.bundle_fixture import build_tiny_bundle
+
+    return build_tiny_bundle(tmp_path_factory.mktemp("tiny-bundle"))
+
+
+@pytest.fixture(scope="session")
+def tiny_run_dir(tmp_path_factory) -> Path:
+    """The tiny training run the bundle is exported from."""
+    from tests.export.bundle_fixture import tiny_run
+
+    return tiny_run(tmp_path_factory.mktemp("tiny-run"))

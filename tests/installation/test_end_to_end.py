@@ -14,7 +14,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pytest
 from PyQt6.QtGui import QImage
 
 from core.audio_config import DEFAULT_AUDIO
@@ -45,13 +44,6 @@ FPS = 20.0
 VOLUME = 0.25
 """Low enough that the limiter never touches the (tanh-bounded) vocoder output: the blocks the
 callback produced can be compared sample by sample with the engine's audio."""
-
-
-@pytest.fixture(scope="session")
-def tiny_bundle(tmp_path_factory) -> Path:
-    from tests.export.bundle_fixture import build_tiny_bundle
-
-    return build_tiny_bundle(tmp_path_factory.mktemp("tiny-bundle"))
 
 
 def kiosk_config(tmp_path: Path, source: str, bundle: Path) -> KioskConfig:
