@@ -12,6 +12,8 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
+from training.dataset.manifest import write_json_atomic, write_jsonl_atomic
+
 
 class StageStore:
     """Append-only record of the finished units of one build stage."""
@@ -46,21 +48,12 @@ class StageStore:
 
 
 def write_jsonl(path: Path, rows: Iterable[dict]) -> int:
-    """Writes `rows` as JSONL atomically (temp file + os.replace); returns the row count."""
+    """Writes `rows` as JSONL atomically (the data-set builder's writer); returns the row count."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    count = 0
-    with tmp.open("w", encoding="utf-8") as handle:
-        for row in rows:
-            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-            count += 1
-    os.replace(tmp, path)
-    return count
+    return write_jsonl_atomic(path, rows)
 
 
 def write_json(path: Path, value: object) -> None:
-    """Writes pretty JSON atomically."""
+    """Writes pretty JSON atomically (the data-set builder's writer)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(value, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    write_json_atomic(path, value)
