@@ -30,6 +30,7 @@ from training.features import cache_embeddings, load_cached_embeddings, read_man
 from training.feelings import fit_feelings_head, leading_emotion, save_feelings_head
 from training.losses import FrequencyWeightedL1
 from training.models import Art2Music, Art2MusicConfig, InputMode, apply_input_mode
+from training.models.art2music import count_parameters
 from training.models.decoder import DecoderConfig
 from training.models.projector import ProjectorConfig
 from training.plots import plot_loss_curves, plot_mel_pair
@@ -172,6 +173,8 @@ def train(config: TrainConfig) -> dict:
     model_config = build_model_config(config, data.splits["train"].image.shape[1],
                                       data.splits["train"].text.shape[1], data.mels.shape[-1])
     model = Art2Music(model_config).to(device)
+    print(f"parameters: projector {count_parameters(model.projector):,}, decoder "
+          f"{count_parameters(model.decoder):,}, total {count_parameters(model):,}")
     optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
     loss_fn = FrequencyWeightedL1(model_config.decoder.n_mels, config.weight_min,
                                   config.weight_max).to(device)
