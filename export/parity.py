@@ -97,11 +97,18 @@ def half_outputs(module: torch.nn.Module,
 
 
 def max_abs_error(actual: list[np.ndarray], expected: list[np.ndarray]) -> float:
-    """Largest absolute difference over all outputs (inf on shape mismatch or non-finite)."""
+    """Largest absolute difference over all outputs; inf on a shape mismatch or on any NaN or
+    infinite value on either side, so a graph that outputs NaN can never pass a tolerance.
+
+    (Python's ``max(worst, nan)`` keeps ``worst``, so NaN is checked explicitly, not folded in.)
+    """
     worst = 0.0
     for a, b in zip(actual, expected, strict=True):
         if a.shape != b.shape:
             return float("inf")
-        diff = np.abs(a.astype(np.float64) - b.astype(np.float64))
-        worst = max(worst, float(diff.max()) if diff.size else 0.0)
-    return worst if np.isfinite(worst) else float("inf")
+        a64, b64 = a.astype(np.float64), b.astype(np.float64)
+        if not (np.isfinite(a64).all() and np.isfinite(b64).all()):
+            return float("inf")
+        if a64.size:
+            worst = max(worst, float(np.abs(a64 - b64).max()))
+    return worst
