@@ -64,6 +64,37 @@ def test_lsd_of_a_constant_gain_is_that_gain_in_db():
     assert lsd(audio, 0.1 * audio) == pytest.approx(20.0, abs=1e-3)
 
 
+def test_lsd_of_a_20_db_error_in_one_frame_of_ten_is_2_db():
+    """Per-frame RMS over bins first, then the mean over frames: 20 dB in 1 of 10 frames → 2 dB
+    (the RMS over frames first would give √(20²/10) = 6.32 dB)."""
+    power = RNG.uniform(0.1, 10.0, size=(513, 10))
+    generated = power.copy()
+    generated[:, 3] *= 100.0
+    assert lsd_from_power(power, generated, eps=0.0) == pytest.approx(2.0)
+
+
+def test_mel_lsd_of_a_20_db_error_in_a_quarter_of_one_frames_bands():
+    """×10 magnitude (ln 10 nepers = 20 dB power) in 20 of 80 bands of 1 of 10 frames:
+    that frame's RMS is 20 · √(20/80) = 10 dB, the others 0, so the mean is 1 dB."""
+    mel = random_log_mel(10)
+    generated = mel.copy()
+    generated[:20, 6] += math.log(10.0)
+    assert lsd_mel(mel, generated) == pytest.approx(1.0)
+
+
+def test_mcd_of_one_cepstral_coefficient_in_one_frame_of_ten():
+    """ln M̂_m = ln M_m + 2c·cos(π·3·(m + ½)/80) in frame 4 only: Δc₃ = c there, so that frame's
+    MCD is (10 / ln 10)·√(2c²) and the mean over 10 frames a tenth of it."""
+    mel = random_log_mel(10)
+    c = 0.25
+    m = np.arange(80)
+    generated = mel.copy()
+    generated[:, 4] += 2.0 * c * np.cos(np.pi * 3 * (m + 0.5) / 80)
+    expected = 10.0 / math.log(10.0) * math.sqrt(2.0) * c / 10.0
+    assert expected == pytest.approx(0.15355, abs=1e-5)  # the literal value, for the reader
+    assert mcd(mel, generated) == pytest.approx(expected)
+
+
 def test_frechet_distance_closed_form_for_diagonal_and_rotated_covariances():
     mu1, mu2 = np.array([1.0, 2.0, 3.0]), np.array([0.0, 2.5, 1.0])
     a, b = np.array([1.0, 4.0, 9.0]), np.array([4.0, 1.0, 0.25])
