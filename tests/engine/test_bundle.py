@@ -6,6 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from engine import BundleError, Engine
@@ -106,4 +107,49 @@ def test_a_replaced_graph_is_refused_even_if_it_is_a_valid_onnx_file(bundle_copy
 def test_file_names_outside_the_bundle_are_refused(bundle_copy):
     _edit_manifest(bundle_copy, lambda m: m["files"].update({"../outside.bin": "0" * 64}))
     with pytest.raises(BundleError, match=r"\.\./outside\.bin .*outside the bundle"):
+        Bundle.open(bundle_copy)
+
+
+LARGE_FILE_BYTES = 3 * (1 << 20) + 12_345
+"""Larger than sha256_file's 1 MiB read block, so every block of the file must be hashed."""
+
+
+def _add_large_file(bundle: Path) -> Path:
+    """A 3 MiB file listed in the manifest with its SHA-256 from hashlib over the whole file."""
+    import hashlib
+
+    data = np.random.default_rng(0).integers(0, 256, LARGE_FILE_BYTES, dtype=np.uint8).tobytes()
+    path = bundle / "notes.bin"
+    path.write_bytes(data)
+    _edit_manifest(bundle, lambda m: m["files"].update({"notes.bin": hashlib.sha256(data).hexdigest()}))
+    return path
+
+
+def test_the_file_hash_covers_every_block_of_a_large_file(tmp_path):
+    import hashlib
+
+    from engine.bundle import sha256_file
+
+    data = np.random.default_rng(1).integers(0, 256, LARGE_FILE_BYTES, dtype=np.uint8).tobytes()
+    path = tmp_path / "large.bin"
+    path.write_bytes(data)
+    assert sha256_file(path) == hashlib.sha256(data).hexdigest()
+    assert sha256_file(path, block_size=4096) == hashlib.sha256(data).hexdigest()
+
+
+@pytest.mark.parametrize("offset", [0, (1 << 20) + 7, LARGE_FILE_BYTES - 1])
+def test_a_flipped_byte_anywhere_in_a_large_file_is_refused(bundle_copy, offset):
+    path = _add_large_file(bundle_copy)
+    Bundle.open(bundle_copy)  # intact: accepted
+    data = bytearray(path.read_bytes())
+    data[offset] ^= 0x80
+    path.write_bytes(bytes(data))
+    with pytest.raises(BundleError, match="notes.bin is corrupt or was modified"):
+        Bundle.open(bundle_copy)
+
+
+def test_a_large_file_cut_short_by_one_byte_is_refused(bundle_copy):
+    path = _add_large_file(bundle_copy)
+    path.write_bytes(path.read_bytes()[:-1])
+    with pytest.raises(BundleError, match="notes.bin is corrupt"):
         Bundle.open(bundle_copy)
