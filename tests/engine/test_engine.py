@@ -104,3 +104,22 @@ def test_bad_inputs_raise_one_sentence_engine_errors(engine, painting):
         engine.generate_mel(np.zeros(16, np.float32), np.zeros(32, np.float32))
     with pytest.raises(EngineError, match=r"shape \[80, frames\]"):
         engine.vocode(np.zeros((32, 80), np.float32))
+
+
+def test_compose_feeds_the_image_to_the_image_input_and_the_prompt_to_the_text_input(engine, painting):
+    """Both widths are 32 in the tiny bundle, so a swap would not fail on shapes: the expected
+    Mel comes from the checkpoint called with named arguments, and the decoder is shown to tell
+    the two inputs apart."""
+    from export.checkpoint import load_run
+
+    model = load_run(engine.manifest.provenance["checkpoint"]).model()
+    piece = engine.compose(painting, "a quiet harbour at night", feelings=["contentment"])
+    image = torch.from_numpy(piece.image_embedding[None])
+    text = torch.from_numpy(piece.text_embedding[None])
+    with torch.no_grad():
+        right = denormalize(model(image=image, text=text)[0].numpy(), DEFAULT_MEL_NORM)
+        swapped = denormalize(model(image=text, text=image)[0].numpy(), DEFAULT_MEL_NORM)
+    assert np.abs(swapped - right).max() > 0.05
+    assert np.abs(piece.log_mel - right).max() < 1e-2
+    np.testing.assert_allclose(piece.image_embedding, engine.encode_image(painting), atol=1e-6)
+    np.testing.assert_allclose(piece.text_embedding, engine.encode_text(piece.prompt), atol=1e-6)
