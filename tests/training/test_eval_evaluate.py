@@ -2,8 +2,10 @@
 
 import csv
 import json
+import math
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import librosa
@@ -107,19 +109,84 @@ def test_random_baseline_is_reproducible_and_seeded(run_dir):
     np.testing.assert_array_equal(generate("full", 0), generate("full", 5))
 
 
+def oracle_model(dataset: Path, offset: np.ndarray | float = 0.0) -> Callable[..., np.ndarray]:
+    """A stand-in for ``generate_log_mels``: every row's own target Mel, plus ``offset``."""
+    def generate(loaded, image, text, mode, seed, batch_size):
+        rows = evaluate_module.read_eval_rows(dataset, "test")
+        return np.stack([reference_log_mel(row, loaded.mel_norm) + offset for row in rows])
+
+    return generate
+
+
 def test_an_oracle_model_scores_perfectly(dataset, run_dir, embedder, tmp_path, monkeypatch):
     """Generated Mel = target Mel and reference = the same vocoder: every metric is ideal."""
-    def oracle(loaded, image, text, mode, seed, batch_size):
-        rows = evaluate_module.read_eval_rows(dataset, "test")
-        return np.stack([reference_log_mel(row, loaded.mel_norm) for row in rows])
-
-    monkeypatch.setattr(evaluate_module, "generate_log_mels", oracle)
+    monkeypatch.setattr(evaluate_module, "generate_log_mels", oracle_model(dataset))
     config = EvalConfig(checkpoint=run_dir, data=dataset, out=tmp_path, modes=("full",),
                         reference="vocoded", **FAST)
     row = evaluate(config, fast_vocoder(), embedder).rows[0]
     assert row.mcd == 0.0 and row.lsd_mel == 0.0 and row.lsd == 0.0
     assert row.cosine == pytest.approx(1.0)
     assert row.fad == pytest.approx(0.0, abs=1e-3)
+
+
+def test_a_known_mel_offset_gives_the_closed_form_mcd_and_mel_lsd(dataset, run_dir, embedder,
+                                                                   tmp_path, monkeypatch):
+    """Generated = target + ln 10 + 2c·cos(3π(m + ½)/80) on every frame of every clip. The
+    constant is c₀ only (no MCD) but 20 dB of power; the cosine is Δc₃ = c. So
+    MCD = (10 / ln 10)·√(2c²) and Mel LSD = (20 / ln 10)·√(ln² 10 + 2c²) (the cosine has mean 0
+    and mean square ½ over the 80 bands)."""
+    c = 0.1
+    m = np.arange(80)
+    offset = (math.log(10.0) + 2 * c * np.cos(3 * np.pi * (m + 0.5) / 80))[:, None]
+    monkeypatch.setattr(evaluate_module, "generate_log_mels",
+                        oracle_model(dataset, offset.astype(np.float32)))
+    config = EvalConfig(checkpoint=run_dir, data=dataset, out=tmp_path, modes=("full",),
+                        reference="vocoded", **FAST)
+    row = evaluate(config, fast_vocoder(), embedder).rows[0]
+    assert row.mcd == pytest.approx(0.614185, rel=1e-5)
+    assert row.mcd == pytest.approx(10 / math.log(10) * math.sqrt(2 * c**2), rel=1e-5)
+    assert row.lsd_mel == pytest.approx(20.0377, rel=1e-5)
+    assert row.lsd_mel == pytest.approx(20 / math.log(10) * math.sqrt(math.log(10) ** 2 + 2 * c**2),
+                                        rel=1e-5)
+    assert row.mcd_std == pytest.approx(0.0, abs=1e-5) and row.clips == 2
+
+
+def clip_of_each_test_row(dataset: Path) -> dict[bytes, np.ndarray]:
+    """Target Mel (as bytes) → the WAV it was computed from, read with soundfile."""
+    clips = {}
+    for row in evaluate_module.read_eval_rows(dataset, "test"):
+        audio, _ = sf.read(dataset / f"{row.audio_id}.wav", dtype="float32")
+        clips[reference_log_mel(row, DEFAULT_MEL_NORM).tobytes()] = audio
+    return clips
+
+
+def test_a_silent_vocoder_scores_far_worse_than_an_ideal_one(dataset, run_dir, embedder,
+                                                             tmp_path, monkeypatch):
+    """With the original audio as reference, the vocoder's output is what LSD, FAD and cosine
+    judge: an ideal vocoder (it renders each target Mel as the clip it came from) scores LSD 0
+    and cosine 1, one that returns silence scores the closed-form LSD of silence, computed here
+    with librosa: mean_t √(mean_f (10 log₁₀(P + ε) − 10 log₁₀ ε)²), ε = 1e-10."""
+    monkeypatch.setattr(evaluate_module, "generate_log_mels", oracle_model(dataset))
+    clips = clip_of_each_test_row(dataset)
+    ideal = Vocoder("ideal", lambda log_mel: clips[np.ascontiguousarray(log_mel).tobytes()])
+    silent = Vocoder("silent", lambda log_mel: np.zeros(log_mel.shape[-1] * 256, np.float32))
+    config = EvalConfig(checkpoint=run_dir, data=dataset, out=tmp_path, modes=("full",),
+                        reference="audio", **FAST)
+    good = evaluate(config, ideal, embedder).rows[0]
+    bad = evaluate(config, silent, embedder).rows[0]
+
+    def lsd_of_silence(audio: np.ndarray) -> float:
+        power = np.abs(librosa.stft(audio, n_fft=1024, hop_length=256, win_length=1024,
+                                    window="hann", center=True)) ** 2
+        level = 10 * np.log10(power.astype(np.float64) + 1e-10) + 100.0
+        return float(np.sqrt(np.mean(level**2, axis=0)).mean())
+
+    assert good.lsd == 0.0 and good.cosine == pytest.approx(1.0)
+    assert bad.lsd == pytest.approx(np.mean([lsd_of_silence(a) for a in clips.values()]),
+                                    rel=1e-4)
+    assert bad.lsd > 10.0
+    assert bad.fad > good.fad + 10.0 and bad.cosine < good.cosine - 0.1
+    assert (bad.mcd, bad.lsd_mel) == (good.mcd, good.lsd_mel) == (0.0, 0.0)  # Mels: no vocoder
 
 
 def test_report_files_name_the_embedding_model(dataset, run_dir, embedder, tmp_path):
