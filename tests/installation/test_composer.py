@@ -2,12 +2,14 @@
 and an engine that cannot load is reported and retried."""
 
 import math
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
 
-from installation.audio_player import AudioPlayer
-from installation.composer import ComposeRequest, ComposerThread, EngineState
+from core.mel import log_mel
+from installation.audio_player import AudioPlayer, NullAudioSink
+from installation.composer import ComposedPiece, ComposeRequest, ComposerThread, EngineState
 from installation.config import AudioOutputConfig
 from tests.installation.helpers import FakeEngine, artwork, wait_until
 
@@ -103,3 +105,67 @@ def test_an_engine_that_cannot_load_is_reported_and_retried(qapp, player):
     assert error == ("No model bundle in assets/bundle; pass --bundle or export one; "
                      "retrying in 0.1 s.")
     assert len(attempts) == 2
+
+
+def a_melody(amplitude: float, seconds: float = 3.0, sample_rate: int = 22050) -> np.ndarray:
+    """Six half-second notes with two overtones each, Hann-shaped, peak about ``amplitude``."""
+    t = np.arange(int(sample_rate * seconds / 6)) / sample_rate
+    notes = [sum(np.sin(2 * np.pi * f * k * t) / k for k in (1, 2, 3)) * np.hanning(t.size)
+             for f in (262, 330, 392, 523, 392, 330)]
+    return (amplitude / 1.6 * np.concatenate(notes)).astype(np.float32)
+
+
+class IdealVocoderEngine(FakeEngine):
+    """Its Mel is the Mel of ``audio`` and its vocoder gives back exactly ``audio``: the level
+    the kiosk plays can then only come from the kiosk's own gain."""
+
+    def __init__(self, audio: np.ndarray) -> None:
+        super().__init__()
+        self.source = audio
+
+    def generate_mel(self, image_embedding: np.ndarray, text_embedding: np.ndarray) -> np.ndarray:
+        return log_mel(self.source)
+
+    def vocode_stream(self, mel: np.ndarray, chunk_frames: int | None = None
+                      ) -> Iterator[np.ndarray]:
+        chunk = 64 * self.audio.hop_length
+        for start in range(0, self.source.size, chunk):
+            yield self.source[start:start + chunk]
+
+
+def rms_dbfs(audio: np.ndarray) -> float:
+    return float(20 * np.log10(np.sqrt(np.mean(audio.astype(np.float64) ** 2))))
+
+
+@pytest.mark.parametrize("amplitude", [0.02, 1.0])
+def test_the_kiosk_plays_every_piece_at_the_loudness_target(qapp, amplitude):
+    """A quiet piece (-44 dBFS) and a loud one (-10 dBFS) both come out of the audio
+    callback at the configured -20 dBFS RMS (full-scale sine = -3 dBFS), ±1 dB: the gain is
+    estimated from the Mel (core/loudness.py), the level is measured here on the samples."""
+    source = a_melody(amplitude)
+    assert abs(rms_dbfs(source) + 20.0) > 9.0  # the source itself is far from the target
+    target = AudioOutputConfig().loudness_target_dbfs
+    assert target == -20.0
+    config = AudioOutputConfig(device="none", crossfade_seconds=0.0, volume=1.0, limit=1.0)
+    player = AudioPlayer(config, 22050, null_speed=20.0, record=True)
+    player.start()
+    sink = player.output
+    assert isinstance(sink, NullAudioSink)
+    engine = IdealVocoderEngine(source)
+    composer = ComposerThread(lambda: engine, player, target_dbfs=target)
+    pieces: list[ComposedPiece] = []
+    composer.piece_ready.connect(pieces.append)
+    composer.start()
+    try:
+        composer.submit(ComposeRequest(1, np.ascontiguousarray(artwork(1)[..., ::-1])))
+        assert wait_until(lambda: pieces, timeout=10)
+        mixer = player.mixer
+        assert wait_until(lambda: mixer.now_playing is not None and mixer.now_playing.finished,
+                          timeout=10)
+    finally:
+        composer.stop()
+        player.close()
+    blocks = [block[:, 0] for block in sink.blocks if np.any(block)]  # the piece, not silence
+    played = np.concatenate(blocks)
+    assert played.size == pytest.approx(source.size, abs=config.block_size)
+    assert rms_dbfs(played) == pytest.approx(-20.0, abs=1.0)
