@@ -19,7 +19,7 @@ logger = logging.getLogger(__name__)
 class EagerPipeline:
     """encode_image / encode_text / generate_mel / vocode with torch modules, batch 1."""
 
-    def __init__(self, manifest: Manifest) -> None:
+    def __init__(self, manifest: Manifest, bundle_dir: Path | None = None) -> None:
         import torch
 
         import training.encoders.torchvision_ops  # noqa: F401  (before open_clip)
@@ -31,7 +31,7 @@ class EagerPipeline:
         self._torch = torch
         self._denormalize = denormalize
         self.manifest = manifest
-        run = load_run(manifest.provenance["checkpoint"])
+        run = load_run(_provenance_path(manifest.provenance["checkpoint"], bundle_dir))
         self.model = run.model()
         specs = {role: EncoderSpec.from_dict(manifest.encoders[role]) for role in ("image", "text")}
         for role, spec in specs.items():
@@ -45,6 +45,9 @@ class EagerPipeline:
         choice = (manifest.provenance.get("vocoder") or {}).get("choice")
         self.generator = None
         if choice and choice != GRIFFIN_LIM:
+            local = _provenance_path(choice, bundle_dir)
+            if local is not None and local.exists():
+                choice = local
             self.generator = load_vocoder(choice, manifest.audio).generator
 
     @property
@@ -69,14 +72,21 @@ class EagerPipeline:
             return self.generator(torch.from_numpy(log_mel[None])).reshape(-1).numpy()
 
 
-def load_eager(manifest: Manifest) -> EagerPipeline | None:
+def _provenance_path(value: str | None, bundle_dir: Path | None) -> Path | None:
+    """A provenance path (relative to the bundle directory, or absolute in older bundles)."""
+    if not value:
+        return None
+    return Path(bundle_dir) / value if bundle_dir is not None else Path(value)
+
+
+def load_eager(manifest: Manifest, bundle_dir: Path | None = None) -> EagerPipeline | None:
     """The eager pipeline, or None (with the reason logged) when it cannot be built here."""
-    checkpoint = manifest.provenance.get("checkpoint")
-    if not checkpoint or not Path(checkpoint).is_file():
+    checkpoint = _provenance_path(manifest.provenance.get("checkpoint"), bundle_dir)
+    if checkpoint is None or not checkpoint.is_file():
         logger.warning("no PyTorch eager column: checkpoint %s is not on this machine", checkpoint)
         return None
     try:
-        return EagerPipeline(manifest)
+        return EagerPipeline(manifest, bundle_dir)
     except ImportError as error:
         logger.warning("no PyTorch eager column: %s", error)
     except Exception as error:  # a missing encoder weight file, a changed config, ...

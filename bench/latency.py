@@ -8,14 +8,16 @@ from collections.abc import Callable
 
 import numpy as np
 
-from engine import Engine
+from engine import Engine, prompt_feelings
 
 IMAGE, FEELINGS, PROMPT, TEXT, MEL = "image", "feelings", "prompt", "text", "mel"
 FIRST_BLOCK, WHOLE_VOCODE = "vocode first block", "vocode whole piece"
 TO_FIRST, TO_PIECE = "image → first block", "image → full piece"
 ONE_PASS = "image+text+mel+vocode"
 """The four model stages back to back with a one-pass vocode: the like-for-like comparison of
-engine and eager (the visit path adds feelings, prompt and streaming with context frames)."""
+engine and eager (the visit path adds feelings, prompt and streaming with context frames).
+The engine's ``image`` stage is the kiosk's `Engine.describe` (image graph, feelings graph and
+art commentary); ``feelings`` is then only the choice of the prompt's feelings."""
 STAGES = (IMAGE, FEELINGS, PROMPT, TEXT, MEL, FIRST_BLOCK, WHOLE_VOCODE, TO_FIRST, TO_PIECE,
           ONE_PASS)
 
@@ -37,11 +39,12 @@ def time_engine(engine: Engine, frame: np.ndarray, comment: str, repeats: int,
 
     def once(timings: Timings) -> None:
         marks = [time.perf_counter()]
-        image = engine.encode_image(frame)
+        reading = engine.describe(frame)
+        image = reading.image_embedding
         marks.append(time.perf_counter())
-        feelings = [label for label, _ in engine.feelings(image, top_k=3)]
+        feelings = prompt_feelings(reading.feelings)
         marks.append(time.perf_counter())
-        prompt = engine.build_prompt(comment, feelings)
+        prompt = engine.prompt(reading, comment, feelings)
         marks.append(time.perf_counter())
         text = engine.encode_text(prompt)
         marks.append(time.perf_counter())

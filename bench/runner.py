@@ -64,7 +64,7 @@ def run_benchmark(config: BenchConfig) -> BenchResult:
         from bench.eager import load_eager
 
         with PeakRSS() as eager_rss:
-            pipeline = load_eager(engine.manifest)
+            pipeline = load_eager(engine.manifest, engine.bundle.directory)
             if pipeline is not None:
                 prompt = engine.build_prompt(COMMENT, ["contentment"])
                 result.eager = _summaries(time_eager(pipeline, frame, prompt, config.repeats))

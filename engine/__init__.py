@@ -6,8 +6,11 @@ Public API (docs/CONTRACTS.md)::
     engine = Engine.load(bundle_dir, providers=None)   # TensorRT → CUDA → CPU
 """
 
+from engine.commentary import Commentary, Looks
 from engine.engine import Engine
 from engine.errors import BundleError, EngineError
 from engine.piece import Piece
+from engine.reading import COMMENT_POLICY, PROMPT_FEELINGS, Reading, art_commentary, prompt_feelings
 
-__all__ = ["BundleError", "Engine", "EngineError", "Piece"]
+__all__ = ["COMMENT_POLICY", "PROMPT_FEELINGS", "BundleError", "Commentary", "Engine", "EngineError",
+           "Looks", "Piece", "Reading", "art_commentary", "prompt_feelings"]

@@ -90,3 +90,8 @@ class Bundle:
 
     def path(self, name: str) -> Path:
         return self.directory / name
+
+    def provenance_path(self, value: str | None) -> Path | None:
+        """A path recorded in the manifest's provenance (relative to the bundle directory;
+        absolute in bundles written before that rule) as a path on this machine."""
+        return None if not value else (self.directory / value)

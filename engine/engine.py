@@ -11,11 +11,13 @@ from pathlib import Path
 import numpy as np
 
 from core.audio_config import AudioConfig
+from core.loudness import DEFAULT_TARGET_DBFS, normalising_gain
 from core.mel import denormalize
 from core.prompt import build_prompt as compose_prompt
 from core.prompt import clean_text
 from engine.bundle import Bundle
 from engine.captions import CaptionIndex, CaptionMatch
+from engine.commentary import Commentary, Vocabulary, build_commentary, raw_features
 from engine.errors import EngineError
 from engine.manifest import (
     DECODER,
@@ -26,6 +28,7 @@ from engine.manifest import (
 from engine.piece import Piece
 from engine.preprocess import preprocess_image
 from engine.providers import resolve_providers
+from engine.reading import COMMENT_POLICY, Reading, art_commentary, prompt_feelings
 from engine.session import GraphSession, SessionSettings
 from engine.streaming import stream_vocode
 from engine.tensorrt import CACHE_DIR_NAME, ShapeRange
@@ -36,9 +39,6 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_CHUNK_FRAMES = 64
 """Streamed block size: 64 frames = 16 384 samples ≈ 0.74 s at 22.05 kHz."""
-
-COMPOSE_FEELINGS = 3
-"""Emotion chips used by `compose` when the caller gives none."""
 
 
 def _shape_ranges(manifest: Manifest, chunk_frames: int) -> dict[str, ShapeRange]:
@@ -58,12 +58,16 @@ class Engine:
 
     def __init__(self, bundle: Bundle, sessions: dict[str, GraphSession],
                  tokenizers: dict[str, TextTokenizer], vocoder: Vocoder,
-                 caption_index: CaptionIndex | None) -> None:
+                 caption_index: CaptionIndex | None,
+                 vocabulary: Vocabulary | None = None) -> None:
         self.bundle = bundle
         self._sessions = sessions
         self._tokenizers = tokenizers
         self._vocoder = vocoder
         self._captions = caption_index
+        self._vocabulary = vocabulary
+        self.comment_policy = COMMENT_POLICY
+        """``join`` or ``replace``: what a visitor's comment does to the painting's commentary."""
 
     # ----------------------------------------------------------------------------- loading
     @classmethod
@@ -102,7 +106,10 @@ class Engine:
         if manifest.caption_index is not None:
             index = CaptionIndex.load(bundle.path(manifest.caption_index.captions),
                                       bundle.path(manifest.caption_index.embeddings))
-        engine = cls(bundle, sessions, tokenizers, vocoder, index)
+        vocabulary = None
+        if manifest.commentary is not None:
+            vocabulary = Vocabulary.load(bundle.path(manifest.commentary.vocabulary))
+        engine = cls(bundle, sessions, tokenizers, vocoder, index, vocabulary)
         logger.info("engine ready: %s", ", ".join(f"{g}={p[0]}" for g, p in
                                                  engine.providers.items()))
         if warmup:
@@ -112,8 +119,7 @@ class Engine:
     def warmup(self) -> None:
         """Runs every graph once (TensorRT builds or loads its engines here, not mid-visit)."""
         start = time.perf_counter()
-        image = self.encode_image(np.zeros((8, 8, 3), dtype=np.uint8))
-        self.feelings(image)
+        image = self.describe(np.zeros((8, 8, 3), dtype=np.uint8)).image_embedding
         text = self.encode_text("warm up")
         self.nearest_caption("warm up")
         mel = self.generate_mel(image, text)
@@ -155,6 +161,30 @@ class Engine:
         name = self._session(IMAGE_ENCODER).input_names[0]
         return self._embedding(IMAGE_ENCODER, {name: pixels})
 
+    def describe(self, rgb: np.ndarray) -> Reading:
+        """The engine's reading of a painting: image embedding, every ArtEmis feeling ranked,
+        and the art commentary (what it shows and how it looks; "" when the bundle has no
+        commentary vocabulary). One run of the image graph."""
+        pixels = preprocess_image(rgb, self.manifest.preprocessing)
+        session = self._session(IMAGE_ENCODER)
+        outputs = session.run({session.input_names[0]: pixels})
+        named = {spec.name: np.asarray(value[0], dtype=np.float32)
+                 for spec, value in zip(session.spec.outputs, outputs, strict=True)}
+        embedding = np.asarray(outputs[0][0], dtype=np.float32)
+        feelings = tuple(self.feelings(embedding, top_k=len(self.manifest.feelings.labels))
+                         if self.manifest.feelings else ())
+        return Reading(embedding, feelings, self._commentary(named))
+
+    def _commentary(self, outputs: dict[str, np.ndarray]) -> Commentary:
+        spec = self.manifest.commentary
+        if spec is None or self._vocabulary is None:
+            return Commentary()
+        probabilities = outputs.get(spec.class_output) if spec.class_output else None
+        features = None
+        if spec.colour_output and spec.colour_output in outputs:
+            features = raw_features(outputs[spec.colour_output], spec.colour_features)
+        return build_commentary(self._vocabulary, probabilities, features)
+
     def encode_text(self, prompt: str) -> np.ndarray:
         """Unit text embedding [D_txt] of a prompt (normally `build_prompt`'s output)."""
         return self._embedding(TEXT_ENCODER, self._tokenizers[TEXT_ENCODER].feeds([prompt]))
@@ -191,6 +221,15 @@ class Engine:
         audio_labels = match.entry.labels if match else ()
         keywords = match.entry.keywords if match else ()
         return compose_prompt(comment, labels, audio_labels, keywords)
+
+    def prompt(self, reading: Reading, comment: str = "",
+               feelings: Sequence[str] | None = None) -> str:
+        """The composite prompt for a painting's reading and a visitor's comment, by the rules
+        of engine/reading.py (chosen feelings or the top predicted one; the comment joined with
+        or replacing the commentary). Every composing caller uses this."""
+        labels = prompt_feelings(reading.feelings, feelings)
+        return self.build_prompt(art_commentary(comment, reading.text, self.comment_policy),
+                                 labels)
 
     def _check(self, vector: np.ndarray, graph: str, index: int = 0) -> np.ndarray:
         spec = self.manifest.graphs[graph].inputs[index]
@@ -234,10 +273,18 @@ class Engine:
                              chunk_frames, self.manifest.vocoder.context_frames,
                              self._vocoder.crossfade)
 
-    def compose(self, rgb: np.ndarray, comment: str, feelings: Sequence[str] | None = None,
-                chunk_frames: int = DEFAULT_CHUNK_FRAMES) -> Piece:
-        """All stages for one visit; the audio streams from `Piece.blocks()`. Without
-        `feelings`, the image's top three ArtEmis emotions are used."""
+    def compose(self, painting: np.ndarray | Reading, comment: str = "",
+                feelings: Sequence[str] | None = None,
+                chunk_frames: int = DEFAULT_CHUNK_FRAMES,
+                target_dbfs: float | None = DEFAULT_TARGET_DBFS) -> Piece:
+        """All stages for one visit, the way the kiosk plays it; the audio streams from
+        `Piece.blocks()` (raw) or `Piece.playback_blocks()` (with the loudness gain).
+
+        `painting` is an RGB frame or an earlier `describe` result (a recompose for the same
+        painting skips the image graph). Without `feelings`, the top predicted one is used;
+        `comment` joins (or replaces) the art commentary; `target_dbfs` None keeps the
+        vocoder's level (gain 1).
+        """
         timings: dict[str, float] = {}
 
         def timed(stage: str, fn, *args):
@@ -246,15 +293,15 @@ class Engine:
             timings[stage] = time.perf_counter() - start
             return result
 
-        image = timed("image", self.encode_image, rgb)
-        if feelings is None:
-            feelings = [label for label, _ in
-                        timed("feelings", self.feelings, image, COMPOSE_FEELINGS)]
-        prompt = timed("prompt", self.build_prompt, comment, feelings)
+        reading = (painting if isinstance(painting, Reading)
+                   else timed("image", self.describe, painting))
+        labels = prompt_feelings(reading.feelings, feelings)
+        prompt = timed("prompt", self.prompt, reading, comment, labels)
         text = timed("text", self.encode_text, prompt)
-        log_mel = timed("mel", self.generate_mel, image, text)
-        return Piece(prompt=prompt, feelings=tuple(feelings), image_embedding=image,
+        log_mel = timed("mel", self.generate_mel, reading.image_embedding, text)
+        gain = 1.0 if target_dbfs is None else normalising_gain(log_mel, self.audio, target_dbfs)
+        return Piece(prompt=prompt, feelings=labels, image_embedding=reading.image_embedding,
                      text_embedding=text, log_mel=log_mel, sample_rate=self.audio.sample_rate,
                      hop_length=self.audio.hop_length,
                      stream=partial(self.vocode_stream, chunk_frames=chunk_frames),
-                     timings=timings)
+                     timings=timings, gain=float(gain), reading=reading)

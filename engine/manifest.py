@@ -9,6 +9,8 @@ A bundle is a directory::
     vocoder.onnx              natural-log Mel [1, n_mels, T] → audio [1, 1, T · hop]  (or none:
                               the named no-weights vocoder ``griffin_lim``)
     feelings.onnx             image_emb → probabilities over ArtEmis emotions [1, 9]
+    commentary.json           the art commentary's vocabulary (engine/commentary.py), when the
+                              image graph gives class probabilities and/or colour features
     caption_encoder.onnx      sentence encoder for caption matching (absent when the text
                               encoder already is that sentence encoder)
     captions.json, caption_embeddings.npy   caption index for the composite prompt (III.A.3)
@@ -211,6 +213,33 @@ class CaptionIndexSpec:
                    values["tokenizer"], int(values["count"]))
 
 
+@dataclass(frozen=True)
+class CommentarySpec:
+    """Where the art commentary (engine/commentary.py) reads a painting.
+
+    ``graph`` (the image encoder) gives ``class_output`` (classifier probabilities over the
+    vocabulary's classes, or None) and ``colour_output`` (``colour_version`` features named
+    ``colour_features``, values in [-1, 1], or None); ``vocabulary`` is the bundle file with the
+    subject phrases and look thresholds.
+    """
+
+    graph: str
+    vocabulary: str
+    class_output: str | None = None
+    colour_output: str | None = None
+    colour_features: tuple[str, ...] = ()
+    colour_version: str = ""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> CommentarySpec:
+        return cls(values["graph"], values["vocabulary"], values.get("class_output"),
+                   values.get("colour_output"), tuple(values.get("colour_features", ())),
+                   values.get("colour_version", ""))
+
+
 def _optional(values: dict | None, cls):
     return None if values is None else cls.from_dict(values)
 
@@ -228,6 +257,7 @@ class Manifest:
     vocoder: VocoderSpec
     feelings: FeelingsSpec | None = None
     caption_index: CaptionIndexSpec | None = None
+    commentary: CommentarySpec | None = None
     files: dict[str, str] = field(default_factory=dict)
     provenance: dict[str, Any] = field(default_factory=dict)
     licences: dict[str, str] = field(default_factory=dict)
@@ -245,6 +275,7 @@ class Manifest:
             "vocoder": self.vocoder.to_dict(),
             "feelings": None if self.feelings is None else self.feelings.to_dict(),
             "caption_index": None if self.caption_index is None else self.caption_index.to_dict(),
+            "commentary": None if self.commentary is None else self.commentary.to_dict(),
             "files": dict(sorted(self.files.items())),
             "provenance": self.provenance,
             "licences": self.licences,
@@ -263,6 +294,7 @@ class Manifest:
             vocoder=VocoderSpec.from_dict(values["vocoder"]),
             feelings=_optional(values.get("feelings"), FeelingsSpec),
             caption_index=_optional(values.get("caption_index"), CaptionIndexSpec),
+            commentary=_optional(values.get("commentary"), CommentarySpec),
             files=dict(values.get("files", {})),
             provenance=dict(values.get("provenance", {})),
             licences=dict(values.get("licences", {})),
@@ -274,4 +306,6 @@ class Manifest:
         names |= {spec.file for spec in self.tokenizers.values()}
         if self.caption_index is not None:
             names |= {self.caption_index.captions, self.caption_index.embeddings}
+        if self.commentary is not None:
+            names.add(self.commentary.vocabulary)
         return names

@@ -36,6 +36,8 @@ _HELP = {
                        "builder did)",
     "feelings_head": "safetensors nn.Linear (weight [9, D], bias [9]) scoring ArtEmis emotions; "
                      "default: zero-shot prompts for CLIP, else the run's feelings.safetensors",
+    "commentary_words": "curated word map of the art commentary (ImageNet classes → painting "
+                        "words, look thresholds); default assets/data/painting_words.v1.json",
     "open_clip_config": "folder of extra open_clip model configs (JSON), e.g. a test model",
 }
 
@@ -52,6 +54,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--caption-encoder", default=DEFAULT_CAPTION_ENCODER,
                         help=_HELP["caption_encoder"])
     parser.add_argument("--feelings-head", type=Path, default=None, help=_HELP["feelings_head"])
+    parser.add_argument("--commentary-words", type=Path, default=None,
+                        help=_HELP["commentary_words"])
     parser.add_argument("--open-clip-config", type=Path, action="append", default=[],
                         help=_HELP["open_clip_config"])
 
@@ -103,7 +107,8 @@ def run(args: argparse.Namespace) -> int:
     options = ExportOptions(
         checkpoint=args.checkpoint, out=args.out, vocoder=args.vocoder, fp16=args.fp16,
         parity_tol=args.parity_tol, captions=args.captions,
-        caption_encoder=args.caption_encoder, feelings_head=args.feelings_head)
+        caption_encoder=args.caption_encoder, feelings_head=args.feelings_head,
+        commentary_words=args.commentary_words)
     columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
     try:
         with Progress(*columns, console=console, transient=False) as progress:

@@ -72,8 +72,10 @@ def example_image(seed: int = 0, height: int = 240, width: int = 320) -> np.ndar
 
 
 def image_graph(encoder, preprocess: ImagePreprocess) -> GraphSource:
+    """The image tower with all its outputs (``image_output_names``, default the embedding)."""
     pixels = torch.from_numpy(preprocess_image(example_image(), preprocess))
-    return image_source(encoder.image_module(), pixels)
+    names = tuple(getattr(encoder, "image_output_names", ("image_embedding",)))
+    return image_source(encoder.image_module(), pixels, names)
 
 
 @dataclass

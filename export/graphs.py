@@ -78,8 +78,11 @@ def unit_vector(dim: int, seed: int) -> torch.Tensor:
     return nn.functional.normalize(vector, dim=-1)
 
 
-def image_source(module: nn.Module, pixels: torch.Tensor) -> GraphSource:
-    return GraphSource(IMAGE_ENCODER, module, (pixels,), ("pixels",), ("image_embedding",))
+def image_source(module: nn.Module, pixels: torch.Tensor,
+                 output_names: tuple[str, ...] = ("image_embedding",)) -> GraphSource:
+    """The image tower; its first output is the embedding, any others (class probabilities,
+    colour features) are read by the engine's art commentary."""
+    return GraphSource(IMAGE_ENCODER, module, (pixels,), ("pixels",), tuple(output_names))
 
 
 def decoder_source(model: nn.Module, image: torch.Tensor, text: torch.Tensor) -> GraphSource:

@@ -21,6 +21,7 @@ from engine.manifest import (
     TEXT_ENCODER,
     VOCODER,
     CaptionIndexSpec,
+    CommentarySpec,
     FeelingsSpec,
     Manifest,
     VocoderSpec,
@@ -29,6 +30,7 @@ from engine.tokenize import load_tokenizer
 from export.bundle import BundleWriter
 from export.captions import CaptionCorpus, embed_captions, read_captions
 from export.checkpoint import load_run
+from export.commentary import commentary_part
 from export.encoders import image_graph, image_preprocess, text_graph
 from export.errors import ExportError
 from export.feelings import load_head, zero_shot_feelings
@@ -40,7 +42,13 @@ from export.graphs import (
     vocoder_source,
 )
 from export.parity import ParityReport
-from export.provenance import PROJECT_LICENCE, encoder_licence, export_environment
+from export.provenance import (
+    PROJECT_LICENCE,
+    encoder_licence,
+    encoder_packages,
+    export_environment,
+    portable_path,
+)
 from export.vocoder import GRIFFIN_LIM_CONTEXT_FRAMES, load_vocoder
 from training.encoders import EncoderSpec, create_encoder
 
@@ -74,6 +82,8 @@ class ExportOptions:
     captions: Path | None = None
     caption_encoder: str = DEFAULT_CAPTION_ENCODER
     feelings_head: str | Path | nn.Module | None = None
+    commentary_words: Path | None = None
+    """Curated word map of the art commentary (default assets/data/painting_words.v1.json)."""
 
 
 @dataclass
@@ -103,6 +113,11 @@ class _Exporter:
         self.graphs: dict[str, ExportedGraph] = {}
         self.tokenizers = {}
         self.licences: dict[str, str] = {}
+        self.commentary: CommentarySpec | None = None
+
+    def portable(self, path: str | Path | None) -> str | None:
+        """A provenance path relative to the bundle directory (no absolute build paths)."""
+        return portable_path(path, self.writer.out_dir)
 
     def graph(self, source) -> ExportedGraph:
         self.progress.step(f"exporting {source.name}")
@@ -114,6 +129,11 @@ class _Exporter:
         image_encoder = _encoder(self.specs["image"])
         self.preprocess = image_preprocess(image_encoder)
         self.graph(image_graph(image_encoder, self.preprocess))
+        part = commentary_part(image_encoder, self.options.commentary_words)
+        if part is not None:
+            self.commentary, vocabulary = part
+            self.writer.write_json(self.commentary.vocabulary, vocabulary)
+            self.licences["commentary"] = vocabulary.get("licence", PROJECT_LICENCE)
         text = text_graph(_encoder(self.specs["text"]), TEXT_ENCODER, "text_tokenizer.json",
                           self.writer.staging)
         self.tokenizers[TEXT_ENCODER] = text.tokenizer
@@ -131,7 +151,10 @@ class _Exporter:
         audio = self.run.audio
         source = load_vocoder(self.options.vocoder, audio)
         self.licences["vocoder"] = source.licence
-        self.vocoder_provenance = source.provenance
+        self.vocoder_provenance = {
+            key: (self.portable(value) if key in ("source", "choice") and Path(value).exists()
+                  else value)
+            for key, value in source.provenance.items()}
         if source.generator is None:
             return VocoderSpec(source.name, None, GRIFFIN_LIM_CONTEXT_FRAMES, source.config)
         self.progress.step("measuring the vocoder's receptive field")
@@ -179,10 +202,11 @@ class _Exporter:
         vectors = embed_captions(self.writer.path(self.graphs[graph].spec.file), tokenizer,
                                  corpus.entries)
         self.writer.write_json("captions.json", {
-            "source": corpus.source,
+            "source": self.portable(corpus.source),
             "captions": [CaptionEntry.to_dict(e) for e in corpus.entries]})
         self.writer.write_npy("caption_embeddings.npy", vectors)
-        self.licences["captions"] = ", ".join(sorted(corpus.licences)) or f"see {corpus.source}"
+        self.licences["captions"] = (", ".join(sorted(corpus.licences))
+                                     or f"see {self.portable(corpus.source)}")
         return CaptionIndexSpec("captions.json", "caption_embeddings.npy", graph, tokenizer_key,
                                 len(corpus.entries))
 
@@ -193,10 +217,12 @@ class _Exporter:
         if captions is not None:
             encoders["caption"] = EncoderSpec.parse(self.options.caption_encoder).to_dict()
         provenance = {
-            "checkpoint": str(run.weights.resolve()),
+            "paths": "relative to the bundle directory",
+            "checkpoint": self.portable(run.weights),
             **{k: run.sidecar.get(k) for k in ("epoch", "step", "val_loss")},
             "untrained": bool(run.sidecar.get("untrained", False)),
-            "training_data": (run.sidecar.get("train_config") or {}).get("data"),
+            "training_data": self.portable((run.sidecar.get("train_config") or {}).get("data")),
+            "encoder_packages": {role: encoder_packages(spec) for role, spec in self.specs.items()},
             "vocoder": self.vocoder_provenance,
             "export": export_environment(),
             "fp16_requested": self.options.fp16,
@@ -205,7 +231,8 @@ class _Exporter:
             audio=run.audio, mel_norm=run.mel_norm, encoders=encoders,
             graphs={name: g.spec for name, g in self.graphs.items()},
             preprocessing=self.preprocess, tokenizers=self.tokenizers, vocoder=vocoder,
-            feelings=feelings, caption_index=captions, provenance=provenance,
+            feelings=feelings, caption_index=captions, commentary=self.commentary,
+            provenance=provenance,
             licences=self.licences)
 
 

@@ -11,36 +11,31 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 from PyQt6.QtCore import QThread, pyqtSignal
 
-from core.audio_config import DEFAULT_AUDIO
-from core.loudness import normalising_gain
 from installation.audio_player import AudioPlayer
+
+if TYPE_CHECKING:  # the engine (onnxruntime) is imported when it is loaded, see app.py
+    from engine import Piece, Reading
 
 log = logging.getLogger(__name__)
 
 
 class EngineLike(Protocol):
-    """The part of ``engine.Engine`` (docs/CONTRACTS.md) the kiosk uses."""
+    """The part of ``engine.Engine`` (docs/CONTRACTS.md) the kiosk uses: the same `describe`
+    and `compose` as ``export.examples`` and the kiosk-path report of ``main.py eval``, so the
+    kiosk plays exactly what they measure (same feelings rule, prompt and loudness gain)."""
 
-    def encode_image(self, rgb_uint8_hwc: np.ndarray) -> np.ndarray: ...
+    def describe(self, rgb_uint8_hwc: np.ndarray) -> Reading: ...
 
-    def feelings(self, image_embedding: np.ndarray, top_k: int = 5) -> list[tuple[str, float]]:
-        ...
-
-    def build_prompt(self, comment: str, feelings: Sequence[str]) -> str: ...
-
-    def encode_text(self, prompt: str) -> np.ndarray: ...
-
-    def generate_mel(self, image_embedding: np.ndarray, text_embedding: np.ndarray
-                     ) -> np.ndarray: ...
-
-    def vocode_stream(self, log_mel: np.ndarray) -> Iterator[np.ndarray]: ...
+    def compose(self, painting: np.ndarray | Reading, comment: str = "",
+                feelings: Sequence[str] | None = None, *,
+                target_dbfs: float | None = ...) -> Piece: ...
 
 
 class EngineState:
@@ -57,7 +52,7 @@ class ComposeRequest:
     """The painting; None = the painting of the previous request with this painting_id."""
     comment: str = ""
     feelings: tuple[str, ...] | None = None
-    """Chosen feelings; None = the engine's top predicted feeling."""
+    """Chosen feelings; None = the engine's rule (engine.prompt_feelings: the top predicted)."""
 
 
 @dataclass(frozen=True)
@@ -84,6 +79,7 @@ class _Cancelled(Exception):
 class ComposerThread(QThread):
     engine_status = pyqtSignal(str, str)  # EngineState, one-sentence message
     feelings_ready = pyqtSignal(int, object)  # painting_id, list[(feeling, score)]
+    reading_ready = pyqtSignal(int, str)  # painting_id, the engine's art commentary ("" = none)
     mel_ready = pyqtSignal(object)  # ComposedMel (its piece is about to start)
     piece_ready = pyqtSignal(object)  # ComposedPiece (all audio streamed)
     failed = pyqtSignal(int, str)  # painting_id, one-sentence message
@@ -104,7 +100,7 @@ class ComposerThread(QThread):
         self._cancel = threading.Event()
         self._stop = threading.Event()
         self._engine: EngineLike | None = None
-        self._embeddings: dict[int, tuple[np.ndarray, list[tuple[str, float]]]] = {}
+        self._readings: dict[int, Reading] = {}
         self.state = EngineState.LOADING
 
     @property
@@ -185,35 +181,29 @@ class ComposerThread(QThread):
         assert engine is not None
         started = time.monotonic()
         if request.crop_rgb is not None:
-            embedding = np.asarray(engine.encode_image(request.crop_rgb), dtype=np.float32)
-            feelings = list(engine.feelings(embedding, top_k=self._top_k))
-            self._embeddings = {request.painting_id: (embedding, feelings)}
-            self.feelings_ready.emit(request.painting_id, feelings)
-        elif request.painting_id in self._embeddings:
-            embedding, feelings = self._embeddings[request.painting_id]
+            reading = engine.describe(request.crop_rgb)
+            self._readings = {request.painting_id: reading}
+            self.feelings_ready.emit(request.painting_id, list(reading.feelings[: self._top_k]))
+            self.reading_ready.emit(request.painting_id, reading.text)
+        elif request.painting_id in self._readings:
+            reading = self._readings[request.painting_id]
         else:
             raise RuntimeError("that painting is no longer in view")
         self._check()
-        chosen = request.feelings if request.feelings is not None else tuple(
-            name for name, _ in feelings[:1])
-        prompt = engine.build_prompt(request.comment, list(chosen))
-        log.info("Painting %d prompt: %s", request.painting_id, prompt)
-        text_embedding = engine.encode_text(prompt)
-        self._check()
-        log_mel = np.asarray(engine.generate_mel(embedding, text_embedding), dtype=np.float32)
-        self._check()
-        gain = 1.0
+        piece = engine.compose(reading, request.comment, request.feelings,
+                               target_dbfs=self._target_dbfs)
+        log.info("Painting %d prompt: %s", request.painting_id, piece.prompt)
         if self._target_dbfs is not None:
-            gain = normalising_gain(log_mel, getattr(engine, "audio", DEFAULT_AUDIO),
-                                    self._target_dbfs)
             log.info("Painting %d loudness gain %+.1f dB", request.painting_id,
-                     20 * np.log10(gain))
+                     20 * np.log10(max(piece.gain, 1e-12)))
+        self._check()
+        log_mel = np.asarray(piece.log_mel, dtype=np.float32)
         writer = self._player.begin_piece()
-        self.mel_ready.emit(ComposedMel(request.painting_id, writer.id, log_mel, prompt))
+        self.mel_ready.emit(ComposedMel(request.painting_id, writer.id, log_mel, piece.prompt))
         chunks: list[np.ndarray] = []
         try:
-            for chunk in engine.vocode_stream(log_mel):
-                chunk = np.asarray(chunk, dtype=np.float32).reshape(-1) * np.float32(gain)
+            for chunk in piece.playback_blocks():
+                chunk = np.asarray(chunk, dtype=np.float32).reshape(-1)
                 chunks.append(chunk)
                 if self._cancel.is_set() or not writer.write(chunk):
                     raise _Cancelled

@@ -96,6 +96,7 @@ class KioskController(QObject):
         self.camera.status_changed.connect(self._on_camera_status)
         self.composer.engine_status.connect(self._on_engine_status)
         self.composer.feelings_ready.connect(self._on_feelings)
+        self.composer.reading_ready.connect(self._on_reading)
         self.composer.mel_ready.connect(self._on_mel)
         self.composer.piece_ready.connect(self._on_piece)
         self.composer.failed.connect(self._on_failed)
@@ -146,6 +147,7 @@ class KioskController(QObject):
         self.last_piece = None
         self._mels.clear()
         self.window.show_feelings([])
+        self.window.show_reading("")
         self.window.comment.clear()
         self.window.play_again_button.setEnabled(False)
         self.window.preview.listening = False
@@ -163,6 +165,7 @@ class KioskController(QObject):
         self.feelings = []
         self.can_compose = False
         self.window.show_feelings([])
+        self.window.show_reading("")
         self.window.comment.clear()
         self.window.preview.listening = False
         self.window.play_again_button.setEnabled(False)
@@ -184,13 +187,19 @@ class KioskController(QObject):
     def _on_feelings(self, painting_id: int, feelings: list[tuple[str, float]]) -> None:
         if painting_id != self.painting_id:
             return
+        from engine.reading import prompt_feelings  # loaded with the engine that sent these
+
         self.feelings = list(feelings)
         self.can_compose = True
-        top = [name for name, _ in self.feelings[:1]]
+        top = list(prompt_feelings(self.feelings))  # the chips the music was composed with
         self.window.chips.blockSignals(True)
         self.window.show_feelings(self.feelings, selected=top)
         self.window.chips.blockSignals(False)
         self.window.set_can_compose(True)
+
+    def _on_reading(self, painting_id: int, text: str) -> None:
+        if painting_id == self.painting_id:
+            self.window.show_reading(text)
 
     def _on_mel(self, mel: ComposedMel) -> None:
         if mel.painting_id != self.painting_id:

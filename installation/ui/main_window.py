@@ -70,6 +70,9 @@ class MainWindow(QMainWindow):
         self.volume.setMinimumWidth(300)
         self.status = StatusPanel()
         self.feelings_hint = _label("Feelings appear when a painting is in view.", "hint", self)
+        self.reading = _label("", "reading", self)
+        self.reading.setWordWrap(True)
+        self.reading.setVisible(False)
         self.setCentralWidget(self._build())
         self.play_again_button.setEnabled(False)
         self.compose_button.setEnabled(False)
@@ -89,7 +92,11 @@ class MainWindow(QMainWindow):
         outer.addLayout(self._header())
         body = QHBoxLayout()
         body.setSpacing(theme.MARGIN_PX)
-        body.addWidget(self.stage, 1)
+        left = QVBoxLayout()
+        left.setSpacing(14)
+        left.addWidget(self.stage, 1)
+        left.addWidget(self.reading)
+        body.addLayout(left, 1)
         body.addWidget(self._music_panel())
         outer.addLayout(body, 1)
         outer.addWidget(self.status)
@@ -147,6 +154,11 @@ class MainWindow(QMainWindow):
 
     def show_preview(self, frame: PreviewFrame) -> None:
         self.preview.show_frame(frame)
+
+    def show_reading(self, text: str) -> None:
+        """The engine's art commentary of the painting in view, under the preview ("" hides it)."""
+        self.reading.setText(f"What the kiosk sees: {text}" if text else "")
+        self.reading.setVisible(bool(text))
 
     def show_feelings(self, feelings: Sequence[tuple[str, float]] | Sequence[str],
                       selected: Sequence[str] = ()) -> None:

@@ -56,6 +56,8 @@ QLabel#title {{ font-size: {FONT_TITLE_PX}px; font-weight: bold; color: {TEXT}; 
 QLabel#subtitle {{ font-size: {FONT_BODY_PX}px; color: {MUTED}; }}
 QLabel#section {{ font-size: {FONT_HINT_PX}px; color: {MUTED}; letter-spacing: 2px; }}
 QLabel#hint {{ font-size: {FONT_HINT_PX}px; color: {MUTED}; }}
+QLabel#reading {{ font-size: {FONT_BODY_PX}px; color: {TEXT}; background: {PANEL};
+                  border-radius: 14px; padding: 12px 18px; }}
 QLabel#hint[warning="true"] {{ color: {WARN}; }}
 QLineEdit {{
     background: {PANEL_RAISED};

@@ -10,7 +10,7 @@ from core.audio_config import DEFAULT_MEL_NORM
 from core.mel import denormalize
 from core.prompt import ARTEMIS_EMOTIONS
 from core.prompt import build_prompt as core_build_prompt
-from engine import Engine, EngineError, Piece
+from engine import PROMPT_FEELINGS, Engine, EngineError, Piece
 from export.encoders import example_image
 from tests.export.bundle_fixture import TINY_AUDIO
 
@@ -55,7 +55,8 @@ def test_feelings_are_ranked_artemis_probabilities(engine, painting):
 def test_generate_mel_is_the_checkpoints_mel_after_inverting_the_normalisation(engine):
     from export.checkpoint import load_run
 
-    model = load_run(engine.manifest.provenance["checkpoint"]).model()
+    checkpoint = engine.bundle.provenance_path(engine.manifest.provenance["checkpoint"])
+    model = load_run(checkpoint).model()
     rng = np.random.default_rng(1)
     image, text = (v / np.linalg.norm(v) for v in rng.normal(size=(2, 32)).astype(np.float32))
     with torch.no_grad():
@@ -84,9 +85,10 @@ def test_an_empty_comment_is_matched_through_the_feelings(engine):
 def test_compose_runs_every_stage_and_streams_the_piece(engine, painting):
     piece = engine.compose(painting, "so many warm colours", chunk_frames=8)
     assert isinstance(piece, Piece)
-    assert len(piece.feelings) == 3 and set(piece.feelings) <= set(ARTEMIS_EMOTIONS)
+    assert len(piece.feelings) == PROMPT_FEELINGS and set(piece.feelings) <= set(ARTEMIS_EMOTIONS)
+    assert piece.feelings == tuple(label for label, _ in piece.reading.feelings[:PROMPT_FEELINGS])
     assert piece.prompt.startswith("Art Commentary: so many warm colours.")
-    assert set(piece.timings) == {"image", "feelings", "prompt", "text", "mel"}
+    assert set(piece.timings) == {"image", "prompt", "text", "mel"}
     blocks = list(piece.blocks())
     assert [b.size for b in blocks] == [8 * 256] * (TINY_AUDIO.frames // 8)
     np.testing.assert_allclose(np.concatenate(blocks), engine.vocode(piece.log_mel), atol=1e-5)
@@ -112,7 +114,8 @@ def test_compose_feeds_the_image_to_the_image_input_and_the_prompt_to_the_text_i
     the two inputs apart."""
     from export.checkpoint import load_run
 
-    model = load_run(engine.manifest.provenance["checkpoint"]).model()
+    checkpoint = engine.bundle.provenance_path(engine.manifest.provenance["checkpoint"])
+    model = load_run(checkpoint).model()
     piece = engine.compose(painting, "a quiet harbour at night", feelings=["contentment"])
     image = torch.from_numpy(piece.image_embedding[None])
     text = torch.from_numpy(piece.text_embedding[None])

@@ -12,7 +12,10 @@ import cv2
 import numpy as np
 
 from core.audio_config import DEFAULT_AUDIO
+from core.loudness import normalising_gain
 from core.prompt import ARTEMIS_EMOTIONS, build_prompt
+from engine import Piece, Reading, art_commentary, prompt_feelings
+from engine.commentary import Commentary
 
 FRAME_SIZE = (640, 360)
 """Width, height of the synthetic camera frames."""
@@ -120,11 +123,33 @@ class FakeEngine:
 
     audio = DEFAULT_AUDIO
 
-    def __init__(self, chunk_frames: int = 64, delay_s: float = 0.0) -> None:
+    def __init__(self, chunk_frames: int = 64, delay_s: float = 0.0, commentary: str = "") -> None:
         self.chunk_frames = chunk_frames
         self.delay_s = delay_s
+        self.commentary = commentary
         self.calls: list[str] = []
         self.prompts: list[str] = []
+
+    def describe(self, rgb: np.ndarray) -> Reading:
+        """Like Engine.describe: the image embedding, all feelings ranked, the commentary."""
+        image = self.encode_image(rgb)
+        feelings = tuple(self.feelings(image, top_k=len(ARTEMIS_EMOTIONS)))
+        return Reading(image, feelings, Commentary(text=self.commentary))
+
+    def compose(self, painting: np.ndarray | Reading, comment: str = "",
+                feelings: Sequence[str] | None = None, *, chunk_frames: int | None = None,
+                target_dbfs: float | None = -20.0) -> Piece:
+        """Like Engine.compose, with the engine's own rules for feelings and commentary."""
+        reading = painting if isinstance(painting, Reading) else self.describe(painting)
+        labels = prompt_feelings(reading.feelings, feelings)
+        prompt = self.build_prompt(art_commentary(comment, reading.text), labels)
+        text = self.encode_text(prompt)
+        log_mel = self.generate_mel(reading.image_embedding, text)
+        gain = 1.0 if target_dbfs is None else normalising_gain(log_mel, self.audio, target_dbfs)
+        return Piece(prompt, labels, reading.image_embedding, text, log_mel,
+                     self.audio.sample_rate, self.audio.hop_length,
+                     lambda mel: self.vocode_stream(mel, chunk_frames), gain=float(gain),
+                     reading=reading)
 
     def encode_image(self, rgb: np.ndarray) -> np.ndarray:
         self.calls.append("encode_image")

@@ -24,10 +24,14 @@ def create_encoder(spec: EncoderSpec, device: str = "cpu"):
         from training.encoders.perceptual import PerceptualImageEncoder
 
         encoder = PerceptualImageEncoder(spec)
+    elif spec.family == "efficientnet":
+        from training.encoders.efficientnet import EfficientNetImageEncoder
+
+        encoder = EfficientNetImageEncoder(spec, device)
     else:
         raise ValueError(
-            f"unknown encoder family {spec.family!r}; use open_clip, sentence_transformers "
-            "or perceptual."
+            f"unknown encoder family {spec.family!r}; use open_clip, sentence_transformers, "
+            "perceptual or efficientnet."
         )
     _cache[key] = encoder
     return encoder

