@@ -26,15 +26,18 @@ ARTEMIS_EMOTIONS: tuple[str, ...] = (
 def clean_text(text: str, max_chars: int = MAX_COMMENT_CHARS) -> str:
     """Normalises free text: NFKC, control characters dropped, whitespace collapsed, length cut.
 
-    Emoji and other printable symbols are kept; a cut never splits a word when a space exists.
+    Emoji and other printable symbols are kept. Text longer than ``max_chars`` is cut at the
+    last space at or before position ``max_chars``, so it ends with a whole word (a word that
+    ends exactly at the limit is kept). When that space lies in the first half of the limit
+    (Chinese or Japanese without spaces, one huge token such as a pasted URL) the text is cut
+    after ``max_chars`` characters instead, possibly inside a word, rather than lose most of it.
     """
     text = unicodedata.normalize("NFKC", text or "")
     text = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in text)
     text = re.sub(r"\s+", " ", text).strip()
     if len(text) > max_chars:
-        cut = text[:max_chars]
-        space = cut.rfind(" ")
-        text = (cut[:space] if space > max_chars // 2 else cut).rstrip()
+        space = text.rfind(" ", 0, max_chars + 1)  # text[max_chars] == " ": all words fit
+        text = (text[:space] if space > max_chars // 2 else text[:max_chars]).rstrip()
     return text
 
 

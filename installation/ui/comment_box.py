@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
+
 from PyQt6.QtCore import pyqtSignal
 from PyQt6.QtWidgets import QLabel, QLineEdit, QVBoxLayout, QWidget
 
-from installation.comment import HINT_EMPTY, CleanComment, clean_comment
+from installation.comment import HINT_EMPTY, HINT_SHORTENED, CleanComment, clean_comment
 
 INPUT_LIMIT = 2_000
 """Qt keeps at most this many typed/pasted characters (the prompt uses at most 600); laying out
@@ -32,7 +35,14 @@ class CommentBox(QWidget):
         self.field.returnPressed.connect(lambda: self.submitted.emit(self.cleaned().text))
 
     def cleaned(self) -> CleanComment:
-        return clean_comment(self.field.text())
+        """The field's text through ``clean_comment``. A paste longer than INPUT_LIMIT has been
+        cut by Qt, maybe inside a word, and cleaning may leave fewer than 600 characters (a
+        paste of mostly blank lines): that last fragment is dropped, the hint says shortened."""
+        raw = self.field.text()
+        if len(raw.encode("utf-16-le")) // 2 < INPUT_LIMIT:  # Qt counts UTF-16 units
+            return clean_comment(raw)
+        comment = clean_comment(re.sub(r"\s+\S*\Z", "", raw) or raw)
+        return replace(comment, hint=HINT_SHORTENED, shortened=True) if comment.text else comment
 
     def clear(self) -> None:
         self.field.clear()
