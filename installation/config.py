@@ -138,6 +138,8 @@ def _coerce(value: Any, default: Any, name: str) -> Any:
     if isinstance(default, (int, float)) and not isinstance(default, bool):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"Setting '{name}' must be a number.")
+        if isinstance(default, int) and not float(value).is_integer():
+            raise ConfigError(f"Setting '{name}' must be a whole number.")
         return type(default)(value)
     if isinstance(default, str):
         return str(value)

@@ -44,6 +44,10 @@ def test_settings_are_read_and_typed(tmp_path):
     ("[vision]\nsteady_secs = 1\n", "Unknown setting 'vision.steady_secs'"),
     ("[ui]\nfullscreen = 1\n", "'ui.fullscreen' must be true or false"),
     ("[audio]\nvolume = \"loud\"\n", "'audio.volume' must be a number"),
+    ("[audio]\nvolume = true\n", "'audio.volume' must be a number"),  # not 1.0
+    ("[audio]\nblock_size = false\n", "'audio.block_size' must be a number"),  # not 0
+    ("engine_retry_s = true\n", "'engine_retry_s' must be a number"),
+    ("[audio]\nblock_size = 1024.5\n", "'audio.block_size' must be a whole number"),
     ("camera = 3\n", "'camera' must be a [section] table"),
     ("[camera\n", "is not valid TOML"),
 ])
