@@ -2,10 +2,11 @@
 
 ``python -m export.examples --bundle assets/bundle --out assets/examples`` renders the first
 ``--count`` held-out sample artworks of ``assets/data/masterpiece_comments.json`` with their
-first hand-written comment, exactly as the kiosk would (``Engine.compose``, streamed vocoding,
-the kiosk's loudness normalisation to -20 dBFS), and writes ``<id>.wav``, ``<id>.png`` and an
-``examples.json`` index with prompts, feelings, the gain applied and audio statistics (RMS,
-peak, spectral centroid), so silence or noise is visible at a glance.
+first hand-written comment, exactly as the kiosk would (``Engine.compose``: the same feelings
+rule, art commentary, prompt, streamed vocoding and loudness gain to -20 dBFS), and writes
+``<id>.wav``, ``<id>.png`` and an ``examples.json`` index with prompts, the painting's
+commentary, feelings, the gain applied and audio statistics (RMS, peak, spectral centroid), so
+silence or noise is visible at a glance. ``--no-comment`` renders what a silent visitor hears.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import soundfile as sf  # noqa: E402
 
-from core.loudness import DEFAULT_TARGET_DBFS, estimate_rms_dbfs, normalising_gain  # noqa: E402
+from core.loudness import estimate_rms_dbfs  # noqa: E402
 from engine import Engine  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -40,6 +41,7 @@ class ExampleRecord:
     title: str
     artist: str
     comment: str
+    commentary: str
     feelings: list[str]
     prompt: str
     seconds: float
@@ -79,7 +81,8 @@ def _save_png(path: Path, rgb: np.ndarray, log_mel: np.ndarray, audio: np.ndarra
     plt.close(figure)
 
 
-def render_examples(bundle: Path, out: Path, count: int = 3) -> list[ExampleRecord]:
+def render_examples(bundle: Path, out: Path, count: int = 3,
+                    with_comment: bool = True) -> list[ExampleRecord]:
     """Composes one piece per held-out work and writes WAV, PNG and examples.json into `out`."""
     engine = Engine.load(bundle)
     out.mkdir(parents=True, exist_ok=True)
@@ -87,10 +90,10 @@ def render_examples(bundle: Path, out: Path, count: int = 3) -> list[ExampleReco
     for work in held_out_works()[:count]:
         bgr = cv2.imread(str(ARTWORKS / f"{work['id']}.jpg"), cv2.IMREAD_COLOR)
         rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-        comment = work["comments"][0]["text"]
-        piece = engine.compose(rgb, comment)
-        gain = normalising_gain(piece.log_mel, engine.audio, DEFAULT_TARGET_DBFS)
-        audio = piece.audio() * np.float32(gain)  # the kiosk's loudness normalisation
+        comment = work["comments"][0]["text"] if with_comment else ""
+        piece = engine.compose(rgb, comment)  # the kiosk's path, loudness gain included
+        gain = piece.gain
+        audio = piece.playback_audio()
         wav, png = out / f"{work['id']}.wav", out / f"{work['id']}.png"
         sf.write(wav, audio, piece.sample_rate, subtype="PCM_16")
         _save_png(png, rgb, piece.log_mel, audio, piece.sample_rate, piece.hop_length,
@@ -99,13 +102,14 @@ def render_examples(bundle: Path, out: Path, count: int = 3) -> list[ExampleReco
         centroid = librosa.feature.spectral_centroid(y=audio, sr=piece.sample_rate)
         records.append(ExampleRecord(
             id=work["id"], title=work["title"], artist=work["artist"], comment=comment,
+            commentary=piece.reading.text if piece.reading else "",
             feelings=list(piece.feelings), prompt=piece.prompt, seconds=round(piece.seconds, 2),
             raw_rms_dbfs=round(estimate_rms_dbfs(piece.log_mel, engine.audio), 1),
             gain_db=round(20 * np.log10(gain), 1),
             rms_dbfs=round(20 * np.log10(max(rms, 1e-9)), 1),
             peak=round(float(np.max(np.abs(audio))), 3),
             spectral_centroid_hz=round(float(np.mean(centroid)), 1), wav=wav.name, png=png.name))
-    index = {"bundle": str(bundle), "vocoder": engine.vocoder_name,
+    index = {"bundle": bundle.name, "vocoder": engine.vocoder_name,
              "examples": [asdict(r) for r in records]}
     (out / "examples.json").write_text(json.dumps(index, indent=2, ensure_ascii=False) + "\n",
                                        encoding="utf-8")
@@ -117,8 +121,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bundle", type=Path, default=REPO_ROOT / "assets" / "bundle")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "assets" / "examples")
     parser.add_argument("--count", type=int, default=3)
+    parser.add_argument("--no-comment", action="store_true",
+                        help="compose without the visitor comment (the painting's commentary only)")
     args = parser.parse_args(argv)
-    for record in render_examples(args.bundle, args.out, args.count):
+    for record in render_examples(args.bundle, args.out, args.count, not args.no_comment):
         print(f"{record.id}: {record.seconds} s, {record.rms_dbfs} dBFS, peak {record.peak}, "
               f"centroid {record.spectral_centroid_hz} Hz, feelings {', '.join(record.feelings)}")
     return 0
