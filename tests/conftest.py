@@ -85,12 +85,36 @@ def artifacts_dir() -> Path:
     return ARTIFACTS
 
 
+TINY_BUNDLE_CACHE_ENV = "A2M_TINY_BUNDLE_CACHE"
+"""Mutation testing only (README, "Mutation testing"): a folder where the tiny bundle is exported
+once and reused by the mutants of core/ and engine/, so that each mutant's run does not spend
+~11 s re-exporting it. Mutants of export/ and mutmut's coverage run always export their own."""
+
+
+def _tiny_bundle_cache() -> Path | None:
+    folder = os.environ.get(TINY_BUNDLE_CACHE_ENV)
+    mutant = os.environ.get("MUTANT_UNDER_TEST", "")
+    if not folder or mutant == "stats" or mutant.startswith("export."):
+        return None
+    return Path(folder)
+
+
 @pytest.fixture(scope="session")
 def tiny_bundle(tmp_path_factory) -> Path:
     """A complete exported bundle of a tiny model (built once per session; copy before editing)."""
+    import fcntl
+
     from tests.export.bundle_fixture import build_tiny_bundle
 
-    return build_tiny_bundle(tmp_path_factory.mktemp("tiny-bundle"))
+    cache = _tiny_bundle_cache()
+    if cache is None:
+        return build_tiny_bundle(tmp_path_factory.mktemp("tiny-bundle"))
+    cache.mkdir(parents=True, exist_ok=True)
+    with open(cache / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if (cache / "bundle" / "manifest.json").is_file():
+            return cache / "bundle"
+        return build_tiny_bundle(cache)
 
 
 @pytest.fixture(scope="session")
