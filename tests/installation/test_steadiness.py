@@ -95,6 +95,44 @@ def test_an_empty_view_means_the_visitor_left_and_a_returning_painting_plays_aga
     assert len(triggers) == 2 and triggers[1] > left[0]
 
 
+def passer_by(fps: float, seconds: float) -> list[np.ndarray]:
+    """A bare wall that a passer-by's soft shadow crosses again and again (60 px per frame):
+    every frame differs from the last, but none holds a painting."""
+    background = wall().astype(np.float32)
+    height, width = background.shape[:2]
+    ys, xs = np.mgrid[0:height, 0:width]
+    frames = []
+    for index in range(round(seconds * fps)):
+        x = -150 + 60 * (index % 14)
+        shadow = np.exp(-(xs - x) ** 2 / (2 * 90.0**2) - (ys - 0.6 * height) ** 2 / (2 * 135.0**2))
+        frames.append(np.clip(background - 90.0 * shadow[..., None], 0, 255).astype(np.uint8))
+    return frames
+
+
+def test_an_empty_view_that_keeps_moving_still_means_the_visitor_left(tmp_path, arts):
+    """The leave timer runs from "empty since", not "still since": a shadow moving over the bare
+    wall for 4 s (leave_seconds 2.0) after painting A played ends the visit."""
+    frames = visit_frames(FPS, [("A", 2.0)], arts) + passer_by(FPS, 4.0)
+    path = write_video(tmp_path / "passer-by.avi", frames, FPS)
+    results = run_video(path, len(frames))
+    shadow = results[20:]
+    assert all(r.state.empty and not r.detection.found for r in shadow)
+    assert all(r.state.moving for r in shadow)
+    assert [r.timestamp for r in results if r.state.trigger] == pytest.approx([1.0], abs=0.15)
+    left = [r.timestamp for r in results if r.state.visitor_left]
+    assert len(left) == 1 and 4.0 <= left[0] <= 4.5  # empty from 2.0 s, leave_seconds 2.0
+
+
+def test_a_painting_that_keeps_moving_is_not_a_visitor_who_left(tmp_path, arts):
+    """A painting carried back and forth for 4 s after it played is moving, not empty."""
+    frames = visit_frames(FPS, [("A", 2.0), ("move", 2.0), ("move", 2.0)], arts)
+    path = write_video(tmp_path / "carried.avi", frames, FPS)
+    results = run_video(path, len(frames))
+    assert [r.timestamp for r in results if r.state.visitor_left] == []
+    assert sum(r.state.trigger for r in results) == 1
+    assert all(r.state.moving and not r.state.empty for r in results[20:])
+
+
 def test_tracker_without_video():
     tracker = SteadinessTracker(steady_seconds=0.5, leave_seconds=1.0)
     painted = hang(wall(), artwork(5))
