@@ -8,9 +8,11 @@ import numpy as np
 import pytest
 
 from core.mel import log_mel
+from engine import Engine
+from installation.app import engine_factory
 from installation.audio_player import AudioPlayer, NullAudioSink
 from installation.composer import ComposedPiece, ComposeRequest, ComposerThread, EngineState
-from installation.config import AudioOutputConfig
+from installation.config import AudioOutputConfig, KioskConfig
 from tests.installation.helpers import FakeEngine, artwork, wait_until
 
 
@@ -115,26 +117,48 @@ def a_melody(amplitude: float, seconds: float = 3.0, sample_rate: int = 22050) -
     return (amplitude / 1.6 * np.concatenate(notes)).astype(np.float32)
 
 
-class IdealVocoderEngine(FakeEngine):
-    """Its Mel is the Mel of ``audio`` and its vocoder gives back exactly ``audio``: the level
-    the kiosk plays can then only come from the kiosk's own gain."""
+def with_an_ideal_vocoder(engine: Engine | FakeEngine, audio: np.ndarray) -> Engine | FakeEngine:
+    """Makes ``engine`` generate the Mel of ``audio`` and vocode it back to exactly ``audio``:
+    the level the kiosk plays can then only come from the loudness gain. Everything else (the
+    engine's compose, its gain, the composer, the mixer) is the real code."""
+    def vocode_stream(mel: np.ndarray, chunk_frames: int | None = 64) -> Iterator[np.ndarray]:
+        chunk = (chunk_frames or 64) * 256
+        for start in range(0, audio.size, chunk):
+            yield audio[start:start + chunk]
 
-    def __init__(self, audio: np.ndarray) -> None:
-        super().__init__()
-        self.source = audio
-
-    def generate_mel(self, image_embedding: np.ndarray, text_embedding: np.ndarray) -> np.ndarray:
-        return log_mel(self.source)
-
-    def vocode_stream(self, mel: np.ndarray, chunk_frames: int | None = None
-                      ) -> Iterator[np.ndarray]:
-        chunk = 64 * self.audio.hop_length
-        for start in range(0, self.source.size, chunk):
-            yield self.source[start:start + chunk]
+    engine.generate_mel = lambda image_embedding, text_embedding: log_mel(audio)
+    engine.vocode_stream = vocode_stream
+    return engine
 
 
 def rms_dbfs(audio: np.ndarray) -> float:
     return float(20 * np.log10(np.sqrt(np.mean(audio.astype(np.float64) ** 2))))
+
+
+def played_by_the_kiosk(engine: Engine | FakeEngine) -> np.ndarray:
+    """One piece composed at the kiosk's loudness target, as the audio callback rendered it
+    (volume 1, no crossfade; the limiter's knee is above every sample here)."""
+    target = AudioOutputConfig().loudness_target_dbfs
+    assert target == -20.0
+    config = AudioOutputConfig(device="none", crossfade_seconds=0.0, volume=1.0, limit=1.0)
+    player = AudioPlayer(config, 22050, null_speed=20.0, record=True)
+    player.start()
+    sink = player.output
+    assert isinstance(sink, NullAudioSink)
+    composer = ComposerThread(lambda: engine, player, target_dbfs=target)
+    pieces: list[ComposedPiece] = []
+    composer.piece_ready.connect(pieces.append)
+    composer.start()
+    try:
+        composer.submit(ComposeRequest(1, np.ascontiguousarray(artwork(1)[..., ::-1])))
+        assert wait_until(lambda: pieces, timeout=30)
+        mixer = player.mixer
+        assert wait_until(lambda: mixer.now_playing is not None and mixer.now_playing.finished,
+                          timeout=10)
+    finally:
+        composer.stop()
+        player.close()
+    return np.concatenate([block[:, 0] for block in sink.blocks if np.any(block)])  # no silence
 
 
 @pytest.mark.parametrize("amplitude", [0.02, 1.0])
@@ -144,28 +168,15 @@ def test_the_kiosk_plays_every_piece_at_the_loudness_target(qapp, amplitude):
     estimated from the Mel (core/loudness.py), the level is measured here on the samples."""
     source = a_melody(amplitude)
     assert abs(rms_dbfs(source) + 20.0) > 9.0  # the source itself is far from the target
-    target = AudioOutputConfig().loudness_target_dbfs
-    assert target == -20.0
-    config = AudioOutputConfig(device="none", crossfade_seconds=0.0, volume=1.0, limit=1.0)
-    player = AudioPlayer(config, 22050, null_speed=20.0, record=True)
-    player.start()
-    sink = player.output
-    assert isinstance(sink, NullAudioSink)
-    engine = IdealVocoderEngine(source)
-    composer = ComposerThread(lambda: engine, player, target_dbfs=target)
-    pieces: list[ComposedPiece] = []
-    composer.piece_ready.connect(pieces.append)
-    composer.start()
-    try:
-        composer.submit(ComposeRequest(1, np.ascontiguousarray(artwork(1)[..., ::-1])))
-        assert wait_until(lambda: pieces, timeout=10)
-        mixer = player.mixer
-        assert wait_until(lambda: mixer.now_playing is not None and mixer.now_playing.finished,
-                          timeout=10)
-    finally:
-        composer.stop()
-        player.close()
-    blocks = [block[:, 0] for block in sink.blocks if np.any(block)]  # the piece, not silence
-    played = np.concatenate(blocks)
-    assert played.size == pytest.approx(source.size, abs=config.block_size)
+    played = played_by_the_kiosk(with_an_ideal_vocoder(FakeEngine(), source))
+    assert played.size == pytest.approx(source.size, abs=1024)
+    assert rms_dbfs(played) == pytest.approx(-20.0, abs=1.0)
+
+
+def test_the_real_engine_piece_is_played_at_the_loudness_target(qapp, tiny_bundle):
+    """The same through engine.Engine.compose (the tiny bundle), which computes the gain."""
+    config = KioskConfig(bundle=str(tiny_bundle), engine_providers=["cpu"])
+    source = a_melody(0.02)
+    played = played_by_the_kiosk(with_an_ideal_vocoder(engine_factory(config)(), source))
+    assert played.size == pytest.approx(source.size, abs=1024)
     assert rms_dbfs(played) == pytest.approx(-20.0, abs=1.0)
