@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.manifest import GraphSpec
+from engine.manifest import GraphSpec, TensorSpec
 from export.bundle import BundleWriter
 from export.errors import ExportError
 from export.fp16 import with_fp16_weights
@@ -21,6 +21,20 @@ class ExportedGraph:
     report: ParityReport
     reference: list[np.ndarray]
     """PyTorch outputs on the example inputs (feed the next graph's example inputs)."""
+
+
+def _static_outputs(source: GraphSource, outputs: tuple[TensorSpec, ...],
+                    reference: list[np.ndarray]) -> tuple[TensorSpec, ...]:
+    """Output shapes with the dimensions the exporter could not infer (names such as
+    ``Softmaxclass_probabilities_dim_0``) taken from the PyTorch run, unless the source declared
+    them dynamic: the manifest then states every fixed width."""
+    fixed = []
+    for spec, value in zip(outputs, reference, strict=False):
+        declared = source.dynamic_axes.get(spec.name, {})
+        shape = tuple(dim if isinstance(dim, int) or axis in declared or axis >= value.ndim
+                      else int(value.shape[axis]) for axis, dim in enumerate(spec.shape))
+        fixed.append(TensorSpec(spec.name, shape, spec.dtype))
+    return (*fixed, *outputs[len(fixed):])
 
 
 def export_graph(source: GraphSource, writer: BundleWriter, fp16: bool,
@@ -60,6 +74,7 @@ def export_graph(source: GraphSource, writer: BundleWriter, fp16: bool,
     report.size_bytes = sum(writer.path(name).stat().st_size for name in (file, *extra))
     report.export_seconds = time.perf_counter() - start
     inputs, outputs = io_specs(chosen)
+    outputs = _static_outputs(source, outputs, reference)
     spec = GraphSpec(file=file, inputs=inputs, outputs=outputs, weights=report.weights,
                      fp16_compute=report.fp16_compute, tensorrt=source.tensorrt,
                      parity=report.manifest_parity(), external_data=extra)

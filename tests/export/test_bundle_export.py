@@ -116,7 +116,7 @@ def test_text_graph_with_engine_tokenizer_matches_open_clip(tiny_bundle, manifes
 def test_decoder_graph_matches_the_checkpoint(tiny_bundle, manifest):
     from export.checkpoint import load_run
 
-    model = load_run(manifest["provenance"]["checkpoint"]).model()
+    model = load_run(tiny_bundle / manifest["provenance"]["checkpoint"]).model()  # bundle-relative
     rng = np.random.default_rng(0)
     image, text = (rng.normal(size=(1, 32)).astype(np.float32) for _ in range(2))
     with torch.no_grad():

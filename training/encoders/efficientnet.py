@@ -142,6 +142,7 @@ class EfficientNetTower(nn.Module):
         self.network = network
         self.perceptual = PerceptualFeatures()
         self.with_perceptual = with_perceptual
+        self.colour_scale = 1.0 / math.sqrt(len(COLOUR_FEATURE_NAMES))
         self.register_buffer("mean", torch.tensor(MEAN).reshape(1, 3, 1, 1))
         self.register_buffer("std", torch.tensor(STD).reshape(1, 3, 1, 1))
 
@@ -149,9 +150,10 @@ class EfficientNetTower(nn.Module):
         features = self.network.extract_features(pixels).mean(dim=(2, 3))
         probabilities = torch.softmax(self.network._fc(features), dim=-1)
         colour = self.perceptual((pixels * self.std + self.mean).clamp(0.0, 1.0))
-        embedding = nn.functional.normalize(features, dim=-1)
+        # (not F.normalize: its expand_as hides the width from ONNX shape inference)
+        embedding = features / features.norm(dim=-1, keepdim=True).clamp_min(1e-12)
         if self.with_perceptual:
-            embedding = torch.cat([embedding, colour / math.sqrt(colour.shape[-1])], dim=-1)
+            embedding = torch.cat([embedding, colour * self.colour_scale], dim=-1)
         return embedding, probabilities, colour
 
 
