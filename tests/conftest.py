@@ -109,6 +109,7 @@ def tiny_bundle(tmp_path_factory) -> Path:
     cache = _tiny_bundle_cache()
     if cache is None:
         return build_tiny_bundle(tmp_path_factory.mktemp("tiny-bundle"))
+    register_tiny_open_clip()  # tests that load the run's encoders need its config
     cache.mkdir(parents=True, exist_ok=True)
     with open(cache / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
