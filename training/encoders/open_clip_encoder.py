@@ -10,6 +10,9 @@ from torch import nn
 import training.encoders.torchvision_ops  # noqa: F401  (must precede open_clip)
 from training.encoders.spec import EncoderSpec
 
+UNTRAINED_SEED = 0
+"""Seed of the random initialisation when no pretrained weights are given."""
+
 
 class _ImageTower(nn.Module):
     """Preprocessed pixels [B, 3, S, S] → L2-normalised image embedding [B, D]."""
@@ -46,9 +49,13 @@ class OpenClipEncoder:
         self.spec = spec
         self.device = device
         try:
-            model, _, preprocess = open_clip.create_model_and_transforms(
-                spec.name, pretrained=spec.pretrained, device=device
-            )
+            # Untrained towers get the same weights in every process (seeded, without touching
+            # the caller's random state), so an untrained bundle can be rebuilt and compared.
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(UNTRAINED_SEED)
+                model, _, preprocess = open_clip.create_model_and_transforms(
+                    spec.name, pretrained=spec.pretrained, device=device
+                )
         except RuntimeError as error:
             raise RuntimeError(
                 f"could not load open_clip {spec.name} with pretrained={spec.pretrained!r}: "
