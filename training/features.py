@@ -116,6 +116,23 @@ def cache_embeddings(dataset_dir: Path, image_spec: EncoderSpec, text_spec: Enco
                    text_encoder.encode_texts, batch_size, f"text embeddings ({text_spec.name})")
 
 
+def cache_image_embeddings(dataset_dir: Path, image_spec: EncoderSpec, batch_size: int = 32,
+                           device: str = "cpu") -> tuple[list[DatasetRow], np.ndarray]:
+    """(manifest rows, image embeddings [N, D] in row order), encoding each distinct image once
+    into the same cache as `cache_embeddings` (the feelings head needs no text side)."""
+    rows = read_manifest(dataset_dir)
+    images = sorted({str(row.image_path) for row in rows})
+    path = _cache_path(dataset_dir, "image", image_spec)
+    if _load_cache(path, images) is None:
+        encoder = create_encoder(image_spec, device)
+        _encode_cached(path, images,
+                       lambda batch: encoder.encode_images([read_rgb(Path(p)) for p in batch]),
+                       batch_size, f"image embeddings ({image_spec.name})")
+    table = _load_cache(path, images)
+    index = {image: i for i, image in enumerate(images)}
+    return rows, table[[index[str(row.image_path)] for row in rows]]
+
+
 def load_cached_embeddings(dataset_dir: Path, image_spec: EncoderSpec, text_spec: EncoderSpec,
                            ) -> tuple[list[str], np.ndarray, np.ndarray]:
     """(row ids, image embeddings [N, Di], text embeddings [N, Dt]) in manifest order."""

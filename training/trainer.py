@@ -27,7 +27,7 @@ from training.checkpoint import (
 from training.config import TrainConfig
 from training.encoders import EncoderSpec
 from training.features import cache_embeddings, load_cached_embeddings, read_manifest
-from training.feelings import fit_feelings_head, leading_emotion, save_feelings_head
+from training.feelings import train_feelings
 from training.losses import FrequencyWeightedL1
 from training.models import Art2Music, Art2MusicConfig, InputMode, apply_input_mode
 from training.models.art2music import count_parameters
@@ -273,17 +273,15 @@ def train(config: TrainConfig) -> dict:
 
 def _fit_feelings(config: TrainConfig, image_spec: EncoderSpec, text_spec: EncoderSpec,
                   checkpoints: Path) -> None:
-    """Trains the kiosk's feelings head on the training images' ArtEmis labels (if present)."""
-    rows = read_manifest(config.data)
-    _, image, _ = load_cached_embeddings(config.data, image_spec, text_spec)
-    labels = [leading_emotion(row.painting_emotion) for row in rows]
-    chosen = [i for i, (row, label) in enumerate(zip(rows, labels, strict=True))
-              if label is not None and row.split == "train"]
-    if len({labels[i] for i in chosen}) < 2:
+    """Trains the kiosk's feelings head on the training images' ArtEmis labels (if present) and
+    reports it on the held-out test comments (training/feelings.py)."""
+    report = train_feelings(config.data, image_spec, checkpoints)
+    if report is None:
         return
-    head = fit_feelings_head(image[chosen], [labels[i] for i in chosen])
-    save_feelings_head(checkpoints, head, image_spec.to_dict())
-    print(f"feelings head: {len(chosen)} labelled images, train accuracy {head['accuracy']:.2f}")
+    test = "—" if report.test_accuracy is None else f"{report.test_accuracy:.2f}"
+    majority = "—" if report.majority_test_accuracy is None else f"{report.majority_test_accuracy:.2f}"
+    print(f"feelings head: {report.train_rows} labelled images, train accuracy "
+          f"{report.train_accuracy:.2f}, held-out {test} (majority guess {majority})")
 
 
 def _save_figures(model: Art2Music, split: SplitData, mels: torch.Tensor, history: dict,
