@@ -1,4 +1,6 @@
-"""`main.py eval`: MCD / FAD / LSD / cosine of a checkpoint under the Table IV input modes."""
+"""`main.py eval`: MCD / FAD / LSD / cosine of a checkpoint under the Table IV input modes, and
+(with ``--bundle``) the kiosk-path report: how much painting and comment change the music when
+composed exactly as the kiosk does (training/evaluation/kiosk_path.py)."""
 
 from __future__ import annotations
 
@@ -18,10 +20,17 @@ def _modes(text: str) -> tuple[str, ...]:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--checkpoint", type=Path, required=True,
-                        help="Art2Music run directory (or its checkpoints/ dir or a .safetensors)")
-    parser.add_argument("--data", type=Path, required=True,
+    parser.add_argument("--checkpoint", type=Path, default=None,
+                        help="Art2Music run directory (or its checkpoints/ dir or a .safetensors); "
+                             "with --data: Table IV")
+    parser.add_argument("--data", type=Path, default=None,
                         help="data set directory written by build-dataset")
+    parser.add_argument("--bundle", type=Path, default=None,
+                        help="model bundle: also write the kiosk-path report (painting vs comment "
+                             "variation, pairwise Mel distances) to OUT/kiosk_path/")
+    parser.add_argument("--paintings", type=Path, action="append", default=None,
+                        help="paintings for the kiosk-path report: image files, folders or a "
+                             "paintings JSONL (repeatable; default assets/artworks)")
     parser.add_argument("--split", default="test", choices=["train", "val", "test"])
     parser.add_argument("--vocoder", default="griffin-lim",
                         help="griffin-lim, universal / LJSpeech (shipped HiFi-GAN) or a HiFi-GAN "
@@ -50,6 +59,34 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.bundle is None and (args.checkpoint is None or args.data is None):
+        print("main.py eval needs --checkpoint and --data (Table IV), --bundle (kiosk-path "
+              "report), or both.")
+        return 2
+    if args.checkpoint is not None and args.data is not None:
+        _table_iv(args)
+    if args.bundle is not None:
+        _kiosk_path(args)
+    return 0
+
+
+def _kiosk_path(args: argparse.Namespace) -> None:
+    from training.evaluation.kiosk_path import KioskPathConfig, kiosk_path_report, write_kiosk_path
+
+    repo = Path(__file__).resolve().parents[2]
+    paintings = tuple(args.paintings or [repo / "assets" / "artworks"])
+    config = KioskPathConfig(bundle=args.bundle, paintings=paintings,
+                             out=args.out / "kiosk_path", limit=args.limit)
+    result = kiosk_path_report(config)
+    paths = write_kiosk_path(result, config.out)
+    shares = ", ".join(f"{k} {100 * v:.1f} %" for k, v in result.shares.items())
+    print(f"kiosk path: {result.distinct_prompts}/{len(result.paintings)} distinct prompts "
+          f"without a comment; median Mel distance between paintings "
+          f"{result.median_distance:.3f}; variation over painting × comment: {shares}")
+    print("wrote " + ", ".join(str(p) for p in paths.values()))
+
+
+def _table_iv(args: argparse.Namespace) -> None:
     from training.evaluation.evaluate import EvalConfig, evaluate
     from training.evaluation.report import print_table, write_all
 
@@ -65,4 +102,3 @@ def run(args: argparse.Namespace) -> int:
     print_table(result)
     paths = write_all(result, args.out)
     print("wrote " + ", ".join(str(p) for p in paths.values()))
-    return 0

@@ -1,0 +1,64 @@
+"""The kiosk-path report of `main.py eval --bundle`: distinct prompts, pairwise Mel distances and
+the painting / comment shares of the variation, composed through Engine.compose."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from training.evaluation.kiosk_path import painting_files, pairwise_distances, variation_shares
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_shares_of_a_grid_that_only_the_painting_changes_or_only_the_comment():
+    rng = np.random.default_rng(0)
+    by_painting = rng.normal(size=(4, 1, 10))
+    assert variation_shares(np.repeat(by_painting, 3, axis=1)) == pytest.approx(
+        {"painting": 1.0, "comment": 0.0, "interaction": 0.0})
+    by_comment = rng.normal(size=(1, 3, 10))
+    assert variation_shares(np.repeat(by_comment, 4, axis=0))["comment"] == pytest.approx(1.0)
+    mixed = variation_shares(rng.normal(size=(4, 3, 10)))
+    assert sum(mixed.values()) == pytest.approx(1.0)
+
+
+def test_pairwise_distance_is_the_mean_absolute_difference():
+    mels = np.stack([np.zeros((2, 3)), np.full((2, 3), 0.5), np.full((2, 3), -1.0)])
+    distances = pairwise_distances(mels)
+    assert distances.tolist() == [[0.0, 0.5, 1.0], [0.5, 0.0, 1.5], [1.0, 1.5, 0.0]]
+
+
+def test_paintings_come_from_folders_files_and_jsonl(tmp_path):
+    folder = REPO / "assets" / "artworks"
+    corpus = tmp_path / "paintings.jsonl"
+    corpus.write_text(json.dumps({"image_path": str(folder / "leonardo_mona_lisa.jpg")}) + "\n")
+    files = painting_files((folder, corpus))
+    assert files[0].name == "bruegel_the_harvesters.jpg" and len(files) == 8  # no duplicate
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    with pytest.raises(FileNotFoundError, match="no paintings"):
+        painting_files((empty,))
+
+
+def test_main_eval_with_a_bundle_writes_the_kiosk_path_report(tiny_bundle, tmp_path):
+    command = [sys.executable, "main.py", "eval", "--bundle", str(tiny_bundle), "--out",
+               str(tmp_path), "--limit", "3"]
+    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "distinct prompts" in result.stdout
+    report = json.loads((tmp_path / "kiosk_path" / "kiosk_path.json").read_text())
+    assert len(report["paintings"]) == 3 and len(report["distances"]) == 3
+    assert report["paintings"][0]["prompt"].startswith("Art Commentary: ")
+    assert len(report["paintings"][0]["feelings"]) == 1  # the kiosk's rule: the top feeling
+    assert sum(report["shares"].values()) == pytest.approx(1.0)
+    assert report["median_distance"] > 0
+    for name in ("kiosk_path_paintings.csv", "kiosk_path_distances.csv", "kiosk_path.png"):
+        assert (tmp_path / "kiosk_path" / name).stat().st_size > 0
+    missing = subprocess.run([sys.executable, "main.py", "eval", "--out", str(tmp_path)],
+                             cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert missing.returncode == 2 and "--bundle" in missing.stdout

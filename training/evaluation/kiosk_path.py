@@ -1,0 +1,207 @@
+"""How much the painting and the comment change the music, measured on the kiosk's own path.
+
+Every piece is made by ``Engine.compose`` on a bundle — the same feelings rule, art commentary,
+prompt and loudness gain as the kiosk and ``export.examples`` — for
+
+* each painting without a comment (what a silent visitor hears): the number of distinct
+  prompts, and the pairwise distances between different paintings' Mels;
+* each painting × each comment of ``COMMENTS`` (five moods): a two-way decomposition of the
+  Mels' variation into painting, comment and interaction shares (sums of squares over every
+  Mel bin, as in a balanced two-way ANOVA without replication).
+
+Distance = mean absolute difference of normalised log-Mels on [-1, 1] (core.mel.normalize).
+``main.py eval --bundle assets/bundle --paintings assets/artworks`` writes
+``kiosk_path.json``, ``kiosk_path_paintings.csv``, ``kiosk_path_distances.csv`` and
+``kiosk_path.png`` into ``--out``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from core.mel import normalize
+
+COMMENTS: tuple[str, ...] = (
+    "It makes me feel calm and peaceful, like a quiet Sunday morning.",
+    "So sad and lonely; it reminds me of someone I lost.",
+    "Full of joy and energy, I want to dance!",
+    "Dark and frightening, something terrible is about to happen.",
+    "Majestic and awe-inspiring, I feel very small in front of it.",
+)
+"""Visitor comments of five different moods for the painting × comment grid."""
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
+
+
+@dataclass(frozen=True)
+class KioskPathConfig:
+    """What to compose: a bundle, paintings (files, folders or a JSONL with image_path), comments."""
+
+    bundle: Path
+    paintings: tuple[Path, ...]
+    out: Path
+    comments: tuple[str, ...] = COMMENTS
+    limit: int | None = None
+    providers: tuple[str, ...] = ("cpu",)
+
+
+@dataclass
+class PaintingRow:
+    """One painting without a comment, as the kiosk composes it."""
+
+    name: str
+    commentary: str
+    feelings: list[str]
+    prompt: str
+    gain_db: float
+
+
+@dataclass
+class KioskPathResult:
+    paintings: list[PaintingRow]
+    distinct_prompts: int
+    distances: list[list[float]]
+    """[P, P] Mel distances between paintings without a comment."""
+    median_distance: float
+    mean_distance: float
+    shares: dict[str, float] = field(default_factory=dict)
+    """painting / comment / interaction shares of the Mel variation over the grid."""
+    info: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "paintings": [asdict(p) for p in self.paintings]}
+
+
+def painting_files(sources: tuple[Path, ...]) -> list[Path]:
+    """Image files from files, folders (sorted) and JSONL corpora (``image_path`` per line)."""
+    files: list[Path] = []
+    for source in sources:
+        source = Path(source)
+        if source.is_dir():
+            files += sorted(p for p in source.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        elif source.suffix == ".jsonl":
+            for line in source.read_text(encoding="utf-8").splitlines():
+                if line.strip():
+                    path = Path(json.loads(line)["image_path"])
+                    files.append(path if path.is_absolute() else source.parent / path)
+        else:
+            files.append(source)
+    unique = list(dict.fromkeys(files))
+    if not unique:
+        raise FileNotFoundError(f"no paintings in {', '.join(map(str, sources))}; pass image "
+                                "files, a folder of images or a paintings JSONL.")
+    return unique
+
+
+def read_rgb(path: Path) -> np.ndarray:
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise FileNotFoundError(f"painting {path} is missing or unreadable; fix --paintings.")
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def pairwise_distances(mels: np.ndarray) -> np.ndarray:
+    """[N, N] mean absolute differences between normalised Mels [N, ...]."""
+    flat = mels.reshape(len(mels), -1)
+    return np.abs(flat[:, None, :] - flat[None, :, :]).mean(-1)
+
+
+def variation_shares(grid: np.ndarray) -> dict[str, float]:
+    """Painting, comment and interaction shares of the total sum of squares of `grid`
+    [P, C, ...] (P paintings × C comments, one Mel each), summed over every Mel bin."""
+    paintings, comments = grid.shape[:2]
+    flat = grid.reshape(paintings, comments, -1).astype(np.float64)
+    grand = flat.mean(axis=(0, 1))
+    by_painting = flat.mean(axis=1) - grand
+    by_comment = flat.mean(axis=0) - grand
+    total = float(((flat - grand) ** 2).sum())
+    painting = float(comments * (by_painting ** 2).sum())
+    comment = float(paintings * (by_comment ** 2).sum())
+    if total <= 0:
+        return {"painting": 0.0, "comment": 0.0, "interaction": 0.0}
+    return {"painting": painting / total, "comment": comment / total,
+            "interaction": max(0.0, total - painting - comment) / total}
+
+
+def kiosk_path_report(config: KioskPathConfig, engine=None) -> KioskPathResult:
+    """Composes every painting (alone and with each comment) through ``Engine.compose``."""
+    from engine import Engine
+
+    engine = engine or Engine.load(config.bundle, providers=list(config.providers))
+    files = painting_files(config.paintings)[: config.limit]
+    rows, alone, grid = [], [], []
+    for path in files:
+        piece = engine.compose(read_rgb(path), "")
+        reading = piece.reading
+        rows.append(PaintingRow(path.stem, reading.text if reading else "", list(piece.feelings),
+                                piece.prompt, round(20 * float(np.log10(max(piece.gain, 1e-12))),
+                                                    2)))
+        alone.append(normalize(piece.log_mel, engine.manifest.mel_norm))
+        grid.append([normalize(engine.compose(reading, comment).log_mel, engine.manifest.mel_norm)
+                     for comment in config.comments])
+    distances = pairwise_distances(np.stack(alone))
+    upper = distances[np.triu_indices(len(files), k=1)]
+    shares = variation_shares(np.asarray(grid)) if config.comments and len(files) > 1 else {}
+    info = {"bundle": Path(config.bundle).name, "paintings": len(files),
+            "comments": list(config.comments),
+            "distance": "mean |Δ| of normalised log-Mels on [-1, 1]",
+            "shares": "two-way sums of squares over painting × comment, every Mel bin"}
+    return KioskPathResult(
+        paintings=rows, distinct_prompts=len({r.prompt for r in rows}),
+        distances=np.round(distances, 5).tolist(),
+        median_distance=float(np.median(upper)) if upper.size else 0.0,
+        mean_distance=float(np.mean(upper)) if upper.size else 0.0, shares=shares, info=info)
+
+
+def write_kiosk_path(result: KioskPathResult, out: Path) -> dict[str, Path]:
+    """kiosk_path.json, kiosk_path_paintings.csv, kiosk_path_distances.csv and kiosk_path.png."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {"json": out / "kiosk_path.json", "paintings": out / "kiosk_path_paintings.csv",
+             "distances": out / "kiosk_path_distances.csv", "png": out / "kiosk_path.png"}
+    paths["json"].write_text(json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n",
+                             encoding="utf-8")
+    with paths["paintings"].open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(asdict(result.paintings[0])))
+        writer.writeheader()
+        for row in result.paintings:
+            writer.writerow({**asdict(row), "feelings": ", ".join(row.feelings)})
+    names = [row.name for row in result.paintings]
+    with paths["distances"].open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["painting", *names])
+        for name, values in zip(names, result.distances, strict=True):
+            writer.writerow([name, *values])
+    figure, (left, right) = plt.subplots(1, 2, figsize=(13, 5.5),
+                                         gridspec_kw={"width_ratios": [1.6, 1]})
+    image = left.imshow(np.asarray(result.distances), cmap="viridis")
+    short = [n[:18] for n in names]
+    left.set_xticks(range(len(names)), short, rotation=90, fontsize=7)
+    left.set_yticks(range(len(names)), short, fontsize=7)
+    left.set_title(f"Mel distance between paintings, no comment (median "
+                   f"{result.median_distance:.3f}; {result.distinct_prompts}/{len(names)} "
+                   "distinct prompts)", fontsize=9)
+    figure.colorbar(image, ax=left, fraction=0.04)
+    labels = list(result.shares) or ["painting", "comment", "interaction"]
+    values = [100 * result.shares.get(k, 0.0) for k in labels]
+    right.bar(labels, values, color=["#c08a3e", "#3e6fc0", "#999999"][: len(labels)])
+    for x, value in enumerate(values):
+        right.text(x, value + 1, f"{value:.1f} %", ha="center")
+    right.set_ylim(0, 105)
+    right.set_ylabel("% of the Mel variation over painting × comment")
+    right.set_title("what changes the music", fontsize=9)
+    figure.tight_layout()
+    figure.savefig(paths["png"], dpi=110)
+    plt.close(figure)
+    return paths
