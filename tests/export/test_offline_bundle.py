@@ -47,6 +47,11 @@ def test_offline_bundle_shares_minilm_for_text_and_captions(offline_bundle):
     assert manifest["graphs"]["text_encoder"]["inputs"][0]["shape"] == ["batch", "length"]
 
 
+def manifest_commentary(bundle) -> tuple[str | None, str | None]:
+    spec = json.loads((bundle / "manifest.json").read_text())["commentary"]
+    return spec["colour_output"], spec["class_output"]
+
+
 def test_offline_engine_matches_comments_to_captions_by_meaning(offline_bundle):
     engine = Engine.load(offline_bundle, providers=["cpu"])
     match = engine.nearest_caption("This painting makes me feel so sad and lonely.")
@@ -56,5 +61,7 @@ def test_offline_engine_matches_comments_to_captions_by_meaning(offline_bundle):
     text = engine.encode_text(prompt)
     assert text.shape == (384,)
     piece = engine.compose(np.full((60, 80, 3), (30, 60, 200), np.uint8), "cold and blue")
-    assert len(piece.feelings) == 3
+    assert len(piece.feelings) == 1  # the kiosk's rule: the top predicted feeling
+    assert manifest_commentary(offline_bundle) == ("image_embedding", None)
+    assert "cool" in piece.reading.text and "blue" in piece.reading.text  # read from its colours
     assert piece.audio().shape == (TINY_AUDIO.frames * TINY_AUDIO.hop_length,)
