@@ -4,6 +4,7 @@ majority-class guess, with a confusion matrix; its command runs on a tiny data s
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -62,7 +63,8 @@ def test_confusion_matrix_counts_true_rows_and_predicted_columns():
 
 def test_the_command_trains_on_efficientnet_features_and_writes_the_report(tiny_dataset, tmp_path):
     out = tmp_path / "checkpoints"
-    command = [sys.executable, "-m", "training.feelings", "--data", str(tiny_dataset),
+    data = Path(shutil.copytree(tiny_dataset, tmp_path / "dataset"))  # its embedding cache is ours
+    command = [sys.executable, "-m", "training.feelings", "--data", str(data),
                "--image-encoder", "efficientnet:lite0+perceptual:imagenet", "--out", str(out),
                "--epochs", "100"]
     result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600)
