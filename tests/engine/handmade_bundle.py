@@ -177,7 +177,8 @@ def write_bundle(directory: Path, *, vocoder: str = "graph", captions: bool = Tr
         "tokenizers": {"text_encoder": {"kind": "clip_bpe", "file": "tokenizer.json",
                                         "context_length": L, "sot_id": SOT, "eot_id": EOT, "pad_id": 0}},
         "vocoder": ({"name": "hifigan-test", "graph": "vocoder", "context_frames": CONTEXT}
-                    if vocoder == "graph" else {"name": "griffin_lim", "graph": None, "context_frames": CONTEXT}),
+                    if vocoder == "graph" else
+                    {"name": "griffin_lim", "graph": None, "context_frames": CONTEXT}),
     }
     if feelings:
         manifest["feelings"] = {"labels": list(LABELS), "graph": "feelings", "kind": "linear_head"}

@@ -65,7 +65,8 @@ def test_describe_reads_the_embedding_and_ranks_every_feeling(tmp_path):
     assert reading.image_embedding.dtype == np.float32 and reading.image_embedding.shape == (3,)
     # scores [e, e / 2 − 0.3] = [1, −1, 0.1, 0.2, −0.8, −0.25], all six ranked
     assert [label for label, _ in reading.feelings] == ["awe", "anger", "joy", "disgust", "sadness", "fear"]
-    np.testing.assert_allclose([p for _, p in reading.feelings], [1.0, 0.2, 0.1, -0.25, -0.8, -1.0], atol=1e-3)
+    np.testing.assert_allclose([p for _, p in reading.feelings], [1.0, 0.2, 0.1, -0.25, -0.8, -1.0],
+                               atol=1e-3)
     assert reading.text == "" and reading.commentary == Commentary()
     image = engine.encode_image(np.full((2, 3, 3), RED, np.uint8))
     np.testing.assert_allclose(image, EMBEDDING16, atol=1e-6)
@@ -196,7 +197,8 @@ def test_compose_from_a_frame_and_from_a_reading(tmp_path):
     assert [b.size for b in piece.blocks()] == [16, 8]
     sums = expected.sum(axis=0)
     np.testing.assert_allclose(np.concatenate(list(piece.blocks())),
-                               np.repeat(np.concatenate([sums[:4] + 6, sums[4:] + 4]), 4), rtol=1e-3, atol=1e-2)
+                               np.repeat(np.concatenate([sums[:4] + 6, sums[4:] + 4]), 4),
+                               rtol=1e-3, atol=1e-2)
     assert piece.reading.feelings[0][0] == "awe"
 
     reading = Reading(np.array(EMBEDDING, np.float32), (("joy", 0.9), ("awe", 0.1)))
