@@ -42,6 +42,13 @@ def test_example_log_mel_is_the_log_mel_of_the_described_signal(frames, seed) ->
                                rtol=1e-4, atol=1e-4)
 
 
+def test_example_log_mel_follows_the_audio_config() -> None:
+    audio = AudioConfig(hop_length=128, n_mels=40)
+    mel = example_log_mel(audio, 12, 2)
+    assert tuple(mel.shape) == (1, 40, 12)
+    np.testing.assert_allclose(mel.numpy()[0], log_mel(_wave(audio, 12, 2), audio), rtol=1e-4, atol=1e-4)
+
+
 def test_example_log_mel_default_seed_is_zero() -> None:
     np.testing.assert_allclose(example_log_mel(DEFAULT_AUDIO, 8).numpy()[0],
                                log_mel(_wave(DEFAULT_AUDIO, 8, 0)), rtol=1e-4, atol=1e-4)
