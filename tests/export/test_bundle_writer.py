@@ -65,3 +65,16 @@ def test_a_failed_export_leaves_no_staging_folder(tmp_path):
         writer.write_json("notes.json", {"a": 1})
         raise RuntimeError("export failed")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_abort_is_safe_to_repeat_and_after_a_commit(tiny_bundle, manifest, tmp_path):
+    writer = BundleWriter(tmp_path / "aborted")
+    writer.write_json("notes.json", {"a": 1})
+    writer.abort()
+    assert not writer.staging.exists()
+    writer.abort()  # nothing left to remove: no error
+    committed = BundleWriter(tmp_path / "bundle")
+    _stage(committed, tiny_bundle, sorted(manifest.referenced_files()))
+    committed.commit(manifest)
+    committed.abort()  # the staging folder became the bundle: the bundle stays
+    assert (tmp_path / "bundle" / MANIFEST_NAME).is_file()
