@@ -189,3 +189,41 @@ def test_head_feelings_softmax_over_the_last_axis() -> None:
     logits = np.array([[1.0, 3.0, 2.0], [0.0, 1.0, -1.0]])
     expected = np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)
     np.testing.assert_allclose(module(x).detach().numpy()[:, 0], expected, rtol=1e-5)
+
+
+class _Scripted(nn.Module):
+    """Outputs zeros on the first call and `pattern` on the second, so the measured change is
+    exactly `pattern`."""
+
+    def __init__(self, pattern: torch.Tensor) -> None:
+        super().__init__()
+        self.pattern, self.calls = pattern, 0
+
+    def forward(self, mel):
+        self.calls += 1
+        return torch.zeros_like(self.pattern) if self.calls == 1 else self.pattern.clone()
+
+
+def _pattern(frames: int = 20) -> torch.Tensor:
+    pattern = torch.zeros(1, 1, frames * 256)
+    pattern[..., 10 * 256:11 * 256] = 1.0  # the perturbed frame itself
+    return pattern
+
+
+def test_a_change_at_exactly_the_relative_threshold_does_not_count() -> None:
+    pattern = _pattern()
+    pattern[..., :256] = 1e-5  # frame 0: exactly 1e-5 of the largest change (float32)
+    assert receptive_field_frames(_Scripted(pattern), DEFAULT_AUDIO, probe_frames=20) == 0
+    pattern[..., :256] = 2e-5
+    assert receptive_field_frames(_Scripted(pattern), DEFAULT_AUDIO, probe_frames=20) == 20
+
+
+def test_frames_are_counted_whole_from_the_first_changed_sample() -> None:
+    # First change 10 samples into frame 1: frame 1 counts, a reach of 9 = centre - 1 frames,
+    # which touches the probe's edge, so the field is the whole probe.
+    pattern = _pattern()
+    pattern[..., 256 + 10:10 * 256] = 0.5
+    assert receptive_field_frames(_Scripted(pattern), DEFAULT_AUDIO, probe_frames=20) == 20
+    pattern = _pattern()
+    pattern[..., 2 * 256 + 10:10 * 256] = 0.5  # from inside frame 2: a reach of 8 frames
+    assert receptive_field_frames(_Scripted(pattern), DEFAULT_AUDIO, probe_frames=20) == 8
