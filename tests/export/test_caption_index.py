@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import onnx
+import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper
 
@@ -121,3 +122,21 @@ def test_a_batch_one_graph_is_fed_one_caption_at_a_time(tmp_path) -> None:
     assert tokenizer.batches == [["up"], ["side"], ["mix"]]
     assert sizes == [1, 1, 1]
     np.testing.assert_allclose(vectors[0].astype(np.float64), [0.6, 0.8, 0.0], atol=1e-3)
+
+
+def test_captions_are_embedded_on_the_cpu_provider_quietly(tmp_path, monkeypatch) -> None:
+    import export.captions as captions
+
+    made, real = [], ort.InferenceSession
+
+    def spy(path, options=None, providers=None):
+        made.append((path, options, providers))
+        return real(path, options, providers=providers)
+
+    monkeypatch.setattr(captions.ort, "InferenceSession", spy)
+    graph = _graph(tmp_path / "g.onnx", "n")
+    embed_captions(graph, _Tokenizer(), _entries("up"))
+    (path, options, providers), = made
+    assert path == str(graph)
+    assert providers == ["CPUExecutionProvider"]
+    assert options.log_severity_level == 3  # errors and fatal only

@@ -242,3 +242,25 @@ def test_context_manager_aborts_only_on_error(tmp_path) -> None:
     with BundleWriter(tmp_path / "c") as kept:
         pass
     assert kept.staging.is_dir()
+
+
+@pytest.mark.parametrize("external", [False, True])
+def test_parity_runs_on_the_cpu_provider_quietly(monkeypatch, external) -> None:
+    made, real = [], ort.InferenceSession
+
+    def spy(model, options=None, providers=None):
+        made.append((model, options, providers))
+        return real(model, options, providers=providers)
+
+    monkeypatch.setattr(parity.ort, "InferenceSession", spy)
+    if external:
+        monkeypatch.setattr(parity, "EXTERNAL_DATA_BYTES", 0)
+    model = _affine(300)
+    onnx_outputs(model, ("x",), (torch.ones(1, 300),))
+    (given, options, providers), = made
+    assert providers == ["CPUExecutionProvider"]
+    assert options.log_severity_level == 3
+    if external:
+        assert given.endswith("graph.onnx")
+    else:
+        assert given == model.SerializeToString()
