@@ -134,8 +134,9 @@ def test_records_are_measured_facts(fake, tmp_path) -> None:
     assert (out / "examples.json").read_text(encoding="utf-8").endswith("}\n")
 
 
-def test_silent_visitor_and_default_count(fake, tmp_path) -> None:
+def test_silent_visitor_and_default_count(fake, tmp_path, monkeypatch) -> None:
     engine, _ = fake
+    monkeypatch.setattr(examples, "_save_png", lambda *args: None)  # the picture: see above
     records = examples.render_examples(tmp_path / "b", tmp_path / "o", with_comment=False)
     assert [r.id for r in records] == ["a", "c", "e"]
     assert [c for _, c in engine.calls] == ["", "", ""]
@@ -145,6 +146,7 @@ def test_silent_visitor_and_default_count(fake, tmp_path) -> None:
 
 def test_no_reading_gives_empty_commentary(fake, tmp_path, monkeypatch) -> None:
     engine, _ = fake
+    monkeypatch.setattr(examples, "_save_png", lambda *args: None)
 
     def compose(rgb, comment):
         piece = _Piece(rgb, comment)
@@ -158,6 +160,7 @@ def test_no_reading_gives_empty_commentary(fake, tmp_path, monkeypatch) -> None:
 
 def test_a_silent_piece_reports_the_floor(fake, tmp_path, monkeypatch) -> None:
     engine, _ = fake
+    monkeypatch.setattr(examples, "_save_png", lambda *args: None)
 
     def compose(rgb, comment):
         return _Piece(rgb, comment, amplitude=0.0, gain=1.0)
@@ -186,3 +189,38 @@ def test_main_passes_its_arguments(monkeypatch, capsys, tmp_path) -> None:
     root = examples.REPO_ROOT
     assert seen[-1] == (root / "assets" / "bundle", root / "assets" / "examples", 3, True)
     assert "a:" in capsys.readouterr().out
+
+
+def test_spectrogram_picture(tmp_path, monkeypatch) -> None:
+    import librosa
+    import matplotlib.pyplot as plt
+
+    figures = []
+    monkeypatch.setattr(examples.plt, "close", figures.append)
+    rgb = np.zeros((10, 20, 3), dtype=np.uint8)
+    rgb[..., 1] = 200
+    audio = (0.5 * np.sin(2 * np.pi * 440.0 * np.arange(RATE) / RATE)).astype(np.float32)
+    log_mel = np.zeros((64, 86), dtype=np.float32)
+    examples._save_png(tmp_path / "p.png", rgb, log_mel, audio, RATE, 256, "T")
+    (figure,) = figures
+    try:
+        assert tuple(figure.get_size_inches()) == pytest.approx((13, 4.2))
+        left, right, bar = figure.axes
+        assert left.get_subplotspec().get_gridspec().get_width_ratios() == [1, 2.4]
+        assert left.get_position().x1 < right.get_position().x0
+        centre = [(a.get_position().y0 + a.get_position().y1) / 2 for a in (left, right)]
+        assert centre[0] == pytest.approx(centre[1], abs=0.05)  # side by side, not stacked
+        assert not left.axison
+        np.testing.assert_array_equal(left.images[0].get_array(), rgb)
+        image = right.images[0]
+        power = np.abs(librosa.stft(audio, n_fft=1024, hop_length=256)) ** 2
+        mel = librosa.feature.melspectrogram(S=power, sr=RATE, n_mels=64, fmax=RATE / 2)
+        np.testing.assert_allclose(image.get_array(), librosa.power_to_db(mel, ref=np.max), atol=1e-4)
+        assert image.get_extent() == pytest.approx([0, 1.0, 0, 64])
+        assert image.origin == "lower"
+        assert image.get_cmap().name == "magma"
+        assert right.get_aspect() == "auto"
+        assert bar.get_position().width < 0.1 * right.get_position().width  # fraction 0.03
+    finally:
+        plt.close(figure)
+    assert cv2.imread(str(tmp_path / "p.png")).shape[:2] == (462, 1430)
