@@ -264,3 +264,12 @@ def test_parity_runs_on_the_cpu_provider_quietly(monkeypatch, external) -> None:
         assert given.endswith("graph.onnx")
     else:
         assert given == model.SerializeToString()
+
+
+def test_a_bundle_in_a_new_folder_tree_and_a_second_abort(tmp_path) -> None:
+    writer = BundleWriter(tmp_path / "a" / "b" / "bundle")
+    assert writer.staging == tmp_path / "a" / "b" / f".bundle.partial-{os.getpid()}"
+    assert writer.staging.is_dir()
+    writer.abort()
+    writer.abort()  # nothing left to remove: still fine
+    assert not writer.staging.exists()

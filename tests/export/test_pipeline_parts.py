@@ -4,6 +4,7 @@ graphs and encoders, so no bundle is exported."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -13,7 +14,8 @@ from torch import nn
 
 import export.pipeline as pipeline
 from core.audio_config import AudioConfig, MelNormalization
-from engine.manifest import CaptionIndexSpec, FeelingsSpec, ImagePreprocess, VocoderSpec
+from engine.manifest import CaptionIndexSpec, FeelingsSpec, ImagePreprocess, TokenizerSpec, VocoderSpec
+from export.bundle import BundleWriter
 from export.feelings import FeelingsModule
 from training.encoders import EncoderSpec
 
@@ -38,7 +40,12 @@ def _exporter(tmp_path, sidecar=None, **options):
     exporter.preprocess = ImagePreprocess(224, (0.5,) * 3, (0.5,) * 3)
     exporter.vocoder_provenance = {"source": "core.griffin_lim (librosa)"}
     exported = []
-    exporter.graph = lambda source: exported.append(source)
+
+    def graph(source):
+        exported.append(source)
+        exporter.graphs[source.name] = SimpleNamespace(spec=SimpleNamespace(file=f"{source.name}.onnx"))
+
+    exporter.graph = graph
     return exporter, exported
 
 
@@ -202,3 +209,96 @@ def test_encoder_load_failures_are_export_errors(monkeypatch, error) -> None:
     monkeypatch.setattr(pipeline, "create_encoder", fail)
     with pytest.raises(ExportError):
         pipeline._encoder(IMAGE)
+
+
+def test_encoder_is_made_from_its_spec(monkeypatch) -> None:
+    monkeypatch.setattr(pipeline, "create_encoder", lambda spec: ("encoder for", spec))
+    assert pipeline._encoder(IMAGE) == ("encoder for", IMAGE)
+
+
+ROWS = [{"caption": "soft harp", "labels": ["Music", "Harp"], "keywords": ["soft"], "licence": "CC0"},
+        {"caption": "loud drums", "labels": ["Drums"], "keywords": [], "licence": "CC-BY-4.0"}]
+
+
+@pytest.fixture
+def caption_stage(tmp_path, monkeypatch):
+    corpus = tmp_path / "music.jsonl"
+    corpus.write_text("".join(json.dumps(r) + "\n" for r in ROWS), encoding="utf-8")
+    seen = {}
+    monkeypatch.setattr(pipeline, "load_tokenizer", lambda path, spec: ("tokenizer", path, spec))
+
+    def embed(graph_path, tokenizer, entries):
+        seen["embed"] = (graph_path, tokenizer, [e.caption for e in entries])
+        return np.eye(len(entries), 3, dtype=np.float16)
+
+    monkeypatch.setattr(pipeline, "embed_captions", embed)
+    return corpus, seen
+
+
+def _caption_exporter(tmp_path, **options):
+    exporter, exported = _exporter(tmp_path, **options)
+    exporter.writer = BundleWriter(tmp_path / "bundle")
+    exporter.tokenizers["text_encoder"] = TokenizerSpec("hf", "text_tokenizer.json", 8)
+    exporter.graphs["text_encoder"] = SimpleNamespace(spec=SimpleNamespace(file="text_encoder.onnx"))
+    return exporter, exported
+
+
+def test_captions_through_the_text_encoder(tmp_path, caption_stage) -> None:
+    corpus, seen = caption_stage
+    exporter, exported = _caption_exporter(tmp_path, captions=corpus)
+    spec = exporter.captions()
+    writer = exporter.writer
+    assert spec == CaptionIndexSpec("captions.json", "caption_embeddings.npy", "text_encoder",
+                                    "text_encoder", 2)
+    assert exported == []
+    assert seen["embed"] == (writer.path("text_encoder.onnx"),
+                             ("tokenizer", writer.path("text_tokenizer.json"),
+                              exporter.tokenizers["text_encoder"]),
+                             ["soft harp", "loud drums"])
+    assert json.loads(writer.path("captions.json").read_text(encoding="utf-8")) == {
+        "source": "../music.jsonl",
+        "captions": [{"caption": "soft harp", "labels": ["Music", "Harp"], "keywords": ["soft"]},
+                     {"caption": "loud drums", "labels": ["Drums"], "keywords": []}]}
+    np.testing.assert_array_equal(np.load(writer.path("caption_embeddings.npy")), np.eye(2, 3))
+    assert exporter.licences["captions"] == "CC-BY-4.0, CC0"
+    writer.abort()
+
+
+def test_captions_through_their_own_encoder(tmp_path, caption_stage, monkeypatch) -> None:
+    corpus, seen = caption_stage
+    corpus.write_text(json.dumps({"caption": "calm"}) + "\n", encoding="utf-8")  # no licence
+    made, graphs = [], []
+    monkeypatch.setattr(pipeline, "_encoder", lambda spec: made.append(spec) or "caption model")
+
+    def text_graph(encoder, graph, tokenizer_file, workdir):
+        graphs.append((encoder, graph, tokenizer_file, workdir))
+        return SimpleNamespace(tokenizer=TokenizerSpec("hf", tokenizer_file, 8),
+                               source=SimpleNamespace(name=graph))
+
+    monkeypatch.setattr(pipeline, "text_graph", text_graph)
+    exporter, exported = _caption_exporter(tmp_path, captions=corpus,
+                                           caption_encoder="sentence_transformers:other-model")
+    spec = exporter.captions()
+    writer = exporter.writer
+    assert made == [EncoderSpec("sentence_transformers", "other-model")]
+    assert graphs == [("caption model", "caption_encoder", "caption_tokenizer.json", writer.staging)]
+    assert [s.name for s in exported] == ["caption_encoder"]
+    assert exporter.tokenizers["caption_encoder"] == TokenizerSpec("hf", "caption_tokenizer.json", 8)
+    assert exporter.licences["caption_encoder"] == "sentence-transformers other-model: see its model card"
+    assert spec == CaptionIndexSpec("captions.json", "caption_embeddings.npy", "caption_encoder",
+                                    "caption_encoder", 1)
+    assert seen["embed"][0] == writer.path("caption_encoder.onnx")
+    assert seen["embed"][1][1] == writer.path("caption_tokenizer.json")
+    assert exporter.licences["captions"] == "see ../music.jsonl"
+    writer.abort()
+
+
+def test_captions_default_to_the_runs_data_set(tmp_path, caption_stage) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "manifest.jsonl").write_text(json.dumps({"caption": "x", "audio_labels": ["L"]}) + "\n",
+                                         encoding="utf-8")
+    exporter, _ = _caption_exporter(tmp_path)
+    exporter.run.dataset = data
+    assert exporter.captions().count == 1
+    exporter.writer.abort()
