@@ -29,6 +29,8 @@ _HELP = {
     "max_steps": "stop (resumably) after this many optimiser steps in total",
     "resume": "continue the run in --out from its last checkpoint",
     "num_threads": "CPU threads for PyTorch (default: PyTorch's choice)",
+    "init_weights": "start a new run from these weights (safetensors state dict, e.g. from "
+    "python -m training.warm_start); ignored on --resume",
 }
 
 
@@ -42,6 +44,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         kind = {Path: Path, int: int, float: float, str: str}.get(type(default), str)
         if name in ("max_steps", "num_threads"):
             kind = int
+        if name == "init_weights":
+            kind = Path
         choices = {"mode": ["full", "text-only", "image-only", "random"],
                    "model_size": ["paper", "compact", "tiny"]}.get(name)
         parser.add_argument(flag, type=kind, default=default, choices=choices,

@@ -30,9 +30,11 @@ class TrainConfig:
     max_steps: int | None = None
     resume: bool = False
     num_threads: int | None = None
+    init_weights: Path | None = None  # safetensors state dict to start from (training.warm_start)
 
     def to_dict(self) -> dict:
         values = asdict(self)
         values["data"] = str(self.data)
         values["out"] = str(self.out)
+        values["init_weights"] = None if self.init_weights is None else str(self.init_weights)
         return values

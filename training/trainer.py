@@ -189,6 +189,9 @@ def train(config: TrainConfig) -> dict:
         step, best_val = resume_state["step"], resume_state["best_val_loss"]
         history = resume_state["history"]
         print(f"resuming {out} at epoch {epoch + 1}, step {step}")
+    elif config.init_weights is not None:
+        model.load_state_dict(load_tensors(config.init_weights))
+        print(f"starting from the weights in {config.init_weights}")
 
     def sidecar(val_loss: float | None = None) -> dict:
         return {
