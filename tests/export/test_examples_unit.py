@@ -220,7 +220,10 @@ def test_spectrogram_picture(tmp_path, monkeypatch) -> None:
         assert image.origin == "lower"
         assert image.get_cmap().name == "magma"
         assert right.get_aspect() == "auto"
-        assert bar.get_position().width < 0.1 * right.get_position().width  # fraction 0.03
+        # The colour bar takes fraction 0.03 + pad 0.05 of the spectrogram's original width, so
+        # the gap (pad) over what is left is 0.05 / (1 - 0.03 - 0.05).
+        gap = bar.get_position().x0 - right.get_position().x1
+        assert gap / right.get_position().width == pytest.approx(0.05 / 0.92, rel=0.02)
     finally:
         plt.close(figure)
     assert cv2.imread(str(tmp_path / "p.png")).shape[:2] == (462, 1430)
