@@ -71,6 +71,21 @@ def test_manifest_provenance(tmp_path) -> None:
     assert manifest.vocoder is vocoder and manifest.feelings is None and manifest.caption_index is None
     assert manifest.preprocessing == exporter.preprocess
     assert manifest.licences is exporter.licences
+    assert manifest.audio is exporter.run.audio and manifest.mel_norm is exporter.run.mel_norm
+    assert manifest.tokenizers is exporter.tokenizers
+    assert manifest.graphs == {} and manifest.commentary is None
+
+
+def test_manifest_carries_graphs_tokenizers_and_commentary(tmp_path) -> None:
+    exporter, _ = _exporter(tmp_path)
+    exporter.graphs = {"decoder": SimpleNamespace(spec="decoder spec"),
+                       "vocoder": SimpleNamespace(spec="vocoder spec")}
+    exporter.tokenizers = {"text_encoder": "tokenizer spec"}
+    exporter.commentary = "commentary spec"
+    manifest = exporter.manifest(VocoderSpec("hifigan", "vocoder", 4), None, None)
+    assert manifest.graphs == {"decoder": "decoder spec", "vocoder": "vocoder spec"}
+    assert manifest.tokenizers == {"text_encoder": "tokenizer spec"}
+    assert manifest.commentary == "commentary spec"
 
 
 def test_manifest_defaults_without_sidecar_values(tmp_path) -> None:
@@ -134,11 +149,26 @@ def test_vocoder_paths_that_exist_become_portable(tmp_path, monkeypatch) -> None
     source = SimpleNamespace(name="hifigan-v1", generator=None, config={}, licence="MIT",
                              provenance={"source": str(weights), "choice": "/nowhere/else",
                                          "step": 5})
-    monkeypatch.setattr(pipeline, "load_vocoder", lambda choice, audio: source)
+    seen = []
+    monkeypatch.setattr(pipeline, "load_vocoder", lambda choice, audio: seen.append(audio) or source)
     exporter, _ = _exporter(tmp_path)
     exporter.vocoder()
+    assert seen == [exporter.run.audio]
     assert exporter.vocoder_provenance == {"source": "../voc/generator.safetensors",
                                            "choice": "/nowhere/else", "step": 5}
+    source.provenance = {"source": "/nowhere", "choice": str(weights)}
+    exporter.vocoder()
+    assert exporter.vocoder_provenance == {"source": "/nowhere", "choice": "../voc/generator.safetensors"}
+
+
+def test_a_generator_vocoder_spec_keeps_its_config(tmp_path, monkeypatch) -> None:
+    generator = nn.Conv1d(80, 1, 1)
+    source = SimpleNamespace(name="hifigan-v1", generator=generator, config={"name": "v1"},
+                             licence="MIT", provenance={})
+    monkeypatch.setattr(pipeline, "load_vocoder", lambda choice, audio: source)
+    monkeypatch.setattr(pipeline, "receptive_field_frames", lambda module, audio: 3)
+    exporter, exported = _exporter(tmp_path)
+    assert exporter.vocoder() == VocoderSpec("hifigan-v1", "vocoder", 5, {"name": "v1"})
 
 
 def _with_image_graph(exporter, dim=6):
