@@ -273,3 +273,22 @@ def test_a_bundle_in_a_new_folder_tree_and_a_second_abort(tmp_path) -> None:
     writer.abort()
     writer.abort()  # nothing left to remove: still fine
     assert not writer.staging.exists()
+
+
+def test_commit_into_a_new_folder(tmp_path) -> None:
+    writer = BundleWriter(tmp_path / "new")
+    writer.write_json("a.json", {})
+    assert writer.commit(_Manifest(("a.json",))).files == {"a.json": hashlib.sha256(b"{}\n").hexdigest()}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["new"]
+
+
+def test_npy_files_never_hold_pickles(tmp_path) -> None:
+    writer = BundleWriter(tmp_path / "b")
+    with pytest.raises(ValueError):
+        writer.write_npy("o.npy", np.array([{"a": 1}], dtype=object))
+
+
+def test_export_onnx_leaves_nothing_in_the_working_folder(tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    export_onnx(GraphSource("one", nn.Identity(), (torch.ones(1, 3),), ("x",), ("y",)))
+    assert list(tmp_path.iterdir()) == []
