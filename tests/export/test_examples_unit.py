@@ -21,7 +21,7 @@ RATE = 22050
 def _works(root):
     comments = root / "comments.json"
     paintings = [
-        {"id": "a", "title": "Alpha", "artist": "Ann", "held_out": True,
+        {"id": "a", "title": "Alpha", "artist": "Anné", "held_out": True,
          "comments": [{"text": "first of a"}, {"text": "second"}]},
         {"id": "b", "title": "Beta", "artist": "Bob", "held_out": False,
          "comments": [{"text": "b"}]},
@@ -106,7 +106,7 @@ def test_records_are_measured_facts(fake, tmp_path) -> None:
     assert rgb.shape == (24, 32, 3) and rgb.dtype == np.uint8
     assert rgb[..., 2].mean() > 200 and rgb[..., 0].mean() < 50  # RGB order: blue last
     r = records[0]
-    assert (r.title, r.artist, r.comment) == ("Alpha", "Ann", "first of a")
+    assert (r.title, r.artist, r.comment) == ("Alpha", "Anné", "first of a")
     assert r.commentary == "reading of first of a"
     assert r.feelings == ["awe", "fear"]
     assert r.prompt == "prompt: first of a"
@@ -115,6 +115,10 @@ def test_records_are_measured_facts(fake, tmp_path) -> None:
     assert r.rms_dbfs == round(20 * np.log10(0.25 / np.sqrt(2)), 1) == -15.1
     assert r.peak == 0.25
     assert r.spectral_centroid_hz == pytest.approx(1000.0, rel=0.03)
+    import librosa
+
+    centroid = librosa.feature.spectral_centroid(y=_Piece(None, "").audio, sr=RATE)
+    assert r.spectral_centroid_hz == round(float(np.mean(centroid)), 1)
     assert r.raw_rms_dbfs == round(estimate_rms_dbfs(np.full((80, 86), -4.0, np.float32)), 1)
     assert (r.wav, r.png) == ("a.wav", "a.png")
     audio, rate = sf.read(out / "a.wav", dtype="float32")
@@ -132,12 +136,15 @@ def test_records_are_measured_facts(fake, tmp_path) -> None:
         "id", "title", "artist", "comment", "commentary", "feelings", "prompt", "seconds",
         "raw_rms_dbfs", "gain_db", "rms_dbfs", "peak", "spectral_centroid_hz", "wav", "png"}
     assert (out / "examples.json").read_text(encoding="utf-8").endswith("}\n")
+    assert '"artist": "Anné"' in (out / "examples.json").read_text(encoding="utf-8")
 
 
 def test_silent_visitor_and_default_count(fake, tmp_path, monkeypatch) -> None:
     engine, _ = fake
     monkeypatch.setattr(examples, "_save_png", lambda *args: None)  # the picture: see above
-    records = examples.render_examples(tmp_path / "b", tmp_path / "o", with_comment=False)
+    examples.render_examples(tmp_path / "b", tmp_path / "o", count=1)
+    engine.calls.clear()
+    records = examples.render_examples(tmp_path / "b", tmp_path / "o", with_comment=False)  # again
     assert [r.id for r in records] == ["a", "c", "e"]
     assert [c for _, c in engine.calls] == ["", "", ""]
     assert records[0].comment == ""

@@ -35,7 +35,7 @@ def test_fp32_graph_spec_and_report(tmp_path) -> None:
     assert (report.weights, report.fp16_compute) == ("fp32", False)
     assert report.fp16_weights_error is None and report.fp16_compute_error is None
     assert report.size_bytes == (writer.path("lin.onnx")).stat().st_size > 0
-    assert report.export_seconds > 0
+    assert 0 < report.export_seconds < 120
     assert spec.file == "lin.onnx"
     assert spec.inputs == (TensorSpec("x", (1, 4), "float32"),)
     assert spec.outputs == (TensorSpec("y", (1, 3), "float32"),)
