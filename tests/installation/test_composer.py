@@ -1,7 +1,6 @@
 """The composer thread (with a fake engine): all inference off the UI thread, newest request wins,
 and an engine that cannot load is reported and retried."""
 
-import math
 from collections.abc import Iterator
 
 import numpy as np
@@ -14,14 +13,6 @@ from installation.audio_player import AudioPlayer, NullAudioSink
 from installation.composer import ComposedPiece, ComposeRequest, ComposerThread, EngineState
 from installation.config import AudioOutputConfig, KioskConfig
 from tests.installation.helpers import FakeEngine, artwork, wait_until
-
-
-@pytest.fixture
-def player():
-    config = AudioOutputConfig(device="none", crossfade_seconds=0.0, volume=1.0, limit=1.0)
-    player = AudioPlayer(config, 22050, null_speed=math.inf, record=True)
-    yield player
-    player.close()
 
 
 def start(engine_factory, player, retry_s=30.0):

@@ -1,10 +1,8 @@
 """The kiosk shows the engine's reading of the painting under the preview, and composes with it:
 the commentary alone without a comment, joined with the visitor's words otherwise."""
 
-import math
 
 import numpy as np
-import pytest
 
 from installation.audio_player import AudioPlayer
 from installation.camera import CameraWorker
@@ -17,14 +15,6 @@ from installation.vision import VisionPipeline
 from tests.installation.helpers import FakeEngine, artwork, wait_until
 
 SEA = "A painting of the sea in soft light, with cool colours of blue."
-
-
-@pytest.fixture
-def player():
-    config = AudioOutputConfig(device="none", crossfade_seconds=0.0, volume=1.0, limit=1.0)
-    player = AudioPlayer(config, 22050, null_speed=math.inf, record=True)
-    yield player
-    player.close()
 
 
 def test_the_composer_sends_the_reading_and_composes_with_it(qapp, player):
