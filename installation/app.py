@@ -52,7 +52,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--windowed", action="store_true", help="a window instead of fullscreen")
     parser.add_argument("--screenshot", type=Path, metavar="PATH",
                         help="save a picture of the window (at exit with --exit-after, "
-                        "else after 5 s)")
+                        "else after 5 s); with a live camera only if the config sets "
+                        "live_screenshots")
     parser.add_argument("--exit-after", type=float, metavar="SECONDS",
                         help="quit after this many seconds (tests and CI)")
 
@@ -122,6 +123,17 @@ def bundle_problem(config: KioskConfig) -> str | None:
             f"{config.engine_retry_s:g} s.")
 
 
+def screenshot_problem(config: KioskConfig) -> str | None:
+    """Why ``--screenshot`` may not save the screen (it shows the camera view and the visitor's
+    comment): with a live camera only the config's ``live_screenshots`` allows it. None = it may.
+    """
+    if config.live_screenshots or not config.camera.source.strip().isdigit():
+        return None
+    return ("--screenshot is ignored: with a live camera the picture would keep the camera view "
+            "and visitors' comments; set live_screenshots = true in the kiosk config to allow "
+            "it.")
+
+
 def run(args: argparse.Namespace) -> int:
     try:
         config = config_from_args(args)
@@ -139,6 +151,10 @@ def run(args: argparse.Namespace) -> int:
     problem = bundle_problem(config)
     if problem:
         log.error("%s", problem)
+    screenshot = args.screenshot
+    if screenshot is not None and (refused := screenshot_problem(config)):
+        log.warning("%s", refused)
+        screenshot = None
 
     from PyQt6.QtCore import QTimer, qInstallMessageHandler
     from PyQt6.QtWidgets import QApplication
@@ -166,17 +182,17 @@ def run(args: argparse.Namespace) -> int:
     kiosk.start()
 
     def save_screenshot() -> None:
-        if args.screenshot is not None:
-            args.screenshot.parent.mkdir(parents=True, exist_ok=True)
-            saved = window.grab().save(str(args.screenshot))
-            log.info("Screenshot %s %s.", args.screenshot, "saved" if saved else "NOT saved")
+        if screenshot is not None:
+            screenshot.parent.mkdir(parents=True, exist_ok=True)
+            saved = window.grab().save(str(screenshot))
+            log.info("Screenshot %s %s.", screenshot, "saved" if saved else "NOT saved")
 
     if args.exit_after is not None:
         def finish() -> None:
             save_screenshot()
             app.quit()
         QTimer.singleShot(round(args.exit_after * 1000), finish)
-    elif args.screenshot is not None:
+    elif screenshot is not None:
         QTimer.singleShot(5000, save_screenshot)
 
     signal.signal(signal.SIGINT, lambda *_: app.quit())

@@ -1,4 +1,5 @@
-"""A visitor's typed comment → the text the engine gets, plus a hint for the screen."""
+"""A visitor's typed comment → the text the engine gets, a hint for the screen, and what the
+kiosk log may show of it (the comment stays off disk unless the config's ``log_comments``)."""
 
 from __future__ import annotations
 
@@ -43,3 +44,38 @@ def clean_comment(raw: str | None) -> CleanComment:
     else:
         hint = HINT_READY
     return CleanComment(text, hint, shortened, removed_control)
+
+
+_PROMPT_START = "Art Commentary: "
+_PROMPT_AFTER_COMMENTARY = ". Painting Emotion: "
+"""The parts of core.prompt.build_prompt around the Art Commentary, where the comment goes."""
+
+
+def redact_prompt(prompt: str, comment: str, commentary: str = "") -> str:
+    """``prompt`` as the kiosk log shows it when comments are not logged: the visitor's words
+    replaced by "<visitor comment, N chars>", the painting's own ``commentary`` (the engine's
+    reading) and the rest of the prompt kept.
+
+    The comment is in the prompt's Art Commentary, joined with the commentary ("<comment>.
+    <commentary>", engine.reading.art_commentary) or in its place. Anything there that is not
+    exactly the commentary after exactly the comment is redacted whole, so a shortened or odd
+    prompt never leaks part of the comment.
+    """
+    comment = clean_text(comment)
+    if not comment:
+        return prompt
+    mark = f"<visitor comment, {len(comment)} chars>"
+    end = prompt.rfind(_PROMPT_AFTER_COMMENTARY)  # the comment may contain it, the rest cannot
+    if not prompt.startswith(_PROMPT_START) or end < len(_PROMPT_START):
+        return f"{mark} (a prompt of {len(prompt)} chars)"
+    section = prompt[len(_PROMPT_START):end]
+    own = clean_text(commentary).rstrip(".")
+    head = section[:len(section) - len(own)]
+    kept = own and section.endswith(own) and head in (f"{comment} ", f"{comment}. ")
+    return f"{_PROMPT_START}{mark}{'. ' + own if kept else ''}{prompt[end:]}"
+
+
+def loggable_prompt(prompt: str, comment: str, commentary: str = "",
+                    log_comments: bool = False) -> str:
+    """The prompt for the kiosk log: as composed when ``log_comments``, else redacted."""
+    return prompt if log_comments else redact_prompt(prompt, comment, commentary)

@@ -19,6 +19,7 @@ import numpy as np
 from PyQt6.QtCore import QThread, pyqtSignal
 
 from installation.audio_player import AudioPlayer
+from installation.comment import loggable_prompt
 
 if TYPE_CHECKING:  # the engine (onnxruntime) is imported when it is loaded, see app.py
     from engine import Piece, Reading
@@ -61,6 +62,8 @@ class ComposedMel:
     piece_id: int
     log_mel: np.ndarray
     prompt: str
+    log_prompt: str
+    """The prompt as the kiosk log may show it (the comment redacted unless ``log_comments``)."""
 
 
 @dataclass(frozen=True)
@@ -86,9 +89,11 @@ class ComposerThread(QThread):
 
     def __init__(self, engine_factory: Callable[[], EngineLike], player: AudioPlayer,
                  top_k: int = 5, retry_s: float = 30.0, target_dbfs: float | None = None,
-                 parent=None) -> None:
+                 log_comments: bool = False, parent=None) -> None:
         """`target_dbfs`: bring every piece to this RMS level, estimated from its Mel before
-        the first block plays (core/loudness.py); None keeps the vocoder's level."""
+        the first block plays (core/loudness.py); None keeps the vocoder's level.
+        `log_comments`: log prompts as composed; False replaces the visitor's comment in them
+        by its length (KioskConfig.log_comments)."""
         super().__init__(parent)
         self.setObjectName("composer")
         self._engine_factory = engine_factory
@@ -96,6 +101,7 @@ class ComposerThread(QThread):
         self._top_k = top_k
         self._retry_s = retry_s
         self._target_dbfs = target_dbfs
+        self._log_comments = log_comments
         self._requests: queue.Queue[ComposeRequest | None] = queue.Queue()
         self._cancel = threading.Event()
         self._stop = threading.Event()
@@ -192,14 +198,17 @@ class ComposerThread(QThread):
         self._check()
         piece = engine.compose(reading, request.comment, request.feelings,
                                target_dbfs=self._target_dbfs)
-        log.info("Painting %d prompt: %s", request.painting_id, piece.prompt)
+        logged = loggable_prompt(piece.prompt, request.comment, reading.text, self._log_comments)
+        log.info("Painting %d prompt (%d chars): %s", request.painting_id, len(piece.prompt),
+                 logged)
         if self._target_dbfs is not None:
             log.info("Painting %d loudness gain %+.1f dB", request.painting_id,
                      20 * np.log10(max(piece.gain, 1e-12)))
         self._check()
         log_mel = np.asarray(piece.log_mel, dtype=np.float32)
         writer = self._player.begin_piece()
-        self.mel_ready.emit(ComposedMel(request.painting_id, writer.id, log_mel, piece.prompt))
+        self.mel_ready.emit(ComposedMel(request.painting_id, writer.id, log_mel, piece.prompt,
+                                        logged))
         chunks: list[np.ndarray] = []
         try:
             for chunk in piece.playback_blocks():

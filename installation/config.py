@@ -100,6 +100,12 @@ class KioskConfig:
     bundle: str = "assets/bundle"
     artworks: str = "assets/artworks"
     log_dir: str = "runs/kiosk-logs"
+    log_comments: bool = False
+    """Write visitors' comments into the log (the prompt as composed). Off: the log shows the
+    prompt with the comment replaced by "<visitor comment, N chars>" (installation/comment.py)."""
+    live_screenshots: bool = False
+    """Let ``--screenshot`` save the screen while a live camera (a device index) is the source;
+    the picture holds the camera view and any visitor's comment. Off: it is refused then."""
     engine_providers: list[str] = field(default_factory=list)
     """ONNX Runtime providers in order of preference; empty = the engine's default."""
     engine_retry_s: float = 30.0

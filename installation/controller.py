@@ -207,7 +207,7 @@ class KioskController(QObject):
         self.piece_id = mel.piece_id
         log.info("Now playing piece %d for painting %d (%.1f s): %s", mel.piece_id,
                  mel.painting_id, mel.log_mel.shape[-1] * self.audio_config.hop_length
-                 / self.player.sample_rate, mel.prompt)
+                 / self.player.sample_rate, mel.log_prompt)
         self._mels[mel.piece_id] = mel.log_mel
         self.mel_frames = mel.log_mel.shape[-1]
         self.window.mel_view.set_mel(mel.log_mel, "Starting…")

@@ -62,7 +62,8 @@ def build_kiosk(config: KioskConfig, engine_factory: Callable[[], EngineLike], *
                           config.camera, realtime=realtime)
     loudness = config.audio.loudness_target_dbfs if config.audio.normalise_loudness else None
     composer = ComposerThread(engine_factory, player, config.ui.feelings_top_k,
-                              config.engine_retry_s, target_dbfs=loudness)
+                              config.engine_retry_s, target_dbfs=loudness,
+                              log_comments=config.log_comments)
     controller = KioskController(config, window, camera, composer, player)
     player.on_status = controller.report_audio_status
     app = QApplication.instance()
