@@ -17,7 +17,9 @@ from core.prompt import build_prompt
 from training.dataset.builder import DatasetBuildConfig, build_dataset
 from training.dataset.errors import DatasetError
 from training.dataset.manifest import MANIFEST_FIELDS, read_manifest
+from training.dataset.matching import embed_corpora, top_matches
 from training.dataset.sentence_encoder import PACKAGED_MINILM, load_sentence_encoder
+from training.dataset.split import assign_splits
 
 CLIPS = [  # (feeling, caption, tone in Hz, offset in s)
     ("sad", "A slow, sad piano ballad in a minor key with a melancholic melody.", 220.0, 0.0),
@@ -161,6 +163,8 @@ def test_limit_and_seed(corpora, tmp_path, minilm):
     first = build_dataset(config_for(corpora, tmp_path / "a", limit=4, feeling_analysis=False),
                           encoder=minilm)
     assert first["rows"] == 4 and len(read_manifest(tmp_path / "a")) == 4
+    assert [r["id"] for r in read_manifest(tmp_path / "a")] == ["art0", "art1", "art2", "art3"]
+    assert first["matches_per_row"] == 1 and first["min_similarity"] is None  # the paper's argmax
     one = [r["split"] for r in read_manifest(tmp_path / "a")]
     build_dataset(config_for(corpora, tmp_path / "b", limit=4, feeling_analysis=False),
                   encoder=minilm)
@@ -173,3 +177,92 @@ def test_unreadable_audio_names_its_music_line(corpora, tmp_path, minilm):
     with pytest.raises(DatasetError, match=r"clip0\.wav at 0 s \(music line 1\)"):
         build_dataset(config_for(corpora, tmp_path / "dataset", feeling_analysis=False),
                       encoder=minilm)
+
+
+def share_paintings(corpora: tuple[Path, Path]) -> list[str]:
+    """Rewrites the paintings corpus so comments 2i and 2i+1 are on one painting; its groups."""
+    lines = corpora[0].read_text().splitlines()
+    rows = [json.loads(line) for line in lines]
+    for index, row in enumerate(rows):
+        row["image_path"] = f"art{index // 2}.png"
+    corpora[0].write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return [row["image_path"] for row in rows]
+
+
+def test_top_k_matching_writes_k_rows_per_comment_in_one_split(corpora, tmp_path, minilm):
+    groups = share_paintings(corpora)
+    out = tmp_path / "dataset"
+    mel_fn = CountingMel()
+    summary = build_dataset(config_for(corpora, out, matches_per_row=3), encoder=minilm,
+                            mel_fn=mel_fn)
+    rows = read_manifest(out)
+    comments = [comment for _, comment, _ in COMMENTS]
+    captions = [caption for _, caption, _, _ in CLIPS]
+    expected = top_matches(*embed_corpora(minilm, comments, captions), k=3)
+
+    assert len(rows) == summary["rows"] == 3 * len(COMMENTS)
+    # Rank-major order: the ten argmax rows first, then the second and the third matches.
+    assert [row["id"] for row in rows] == [f"art{i}-m{j}" for j in range(3) for i in range(10)]
+    assert [row["audio_id"] for row in rows] == [f"clip{j}" for j in expected.indices.T.ravel()]
+    np.testing.assert_allclose([row["similarity"] for row in rows],
+                               expected.similarities.T.ravel(), atol=1e-5)
+    for i, (_, comment, _) in enumerate(COMMENTS):
+        mine = rows[i::10]
+        assert len({row["audio_id"] for row in mine}) == 3  # three different clips
+        assert [row["similarity"] for row in mine] == sorted(
+            (row["similarity"] for row in mine), reverse=True)
+        assert {row["comment"] for row in mine} == {comment}
+        assert len({row["split"] for row in mine}) == 1
+    for row in rows:  # each row's prompt carries its own caption's labels and keywords
+        assert tuple(row) == MANIFEST_FIELDS
+        assert row["caption"] == captions[int(row["audio_id"][4:])]
+        assert row["prompt"] == build_prompt(row["comment"], row["painting_emotion"],
+                                             row["audio_labels"], row["caption_keywords"])
+        assert row["mel_path"] == f"mels/{row['audio_id']}.npy" and (out / row["mel_path"]).is_file()
+
+    # Split integrity: a painting never in two splits, and the same split as the argmax build.
+    by_painting: dict[str, set[str]] = {}
+    for row in rows:
+        by_painting.setdefault(row["image_path"], set()).add(row["split"])
+    assert len(by_painting) == 5 and all(len(s) == 1 for s in by_painting.values())
+    argmax_splits = assign_splits([str(corpora[0].parent / g) for g in groups], seed=0)
+    assert [row["split"] for row in rows[:10]] == argmax_splits
+
+    matched = {row["audio_id"] for row in rows}
+    assert summary["matched_clips"] == len(matched) == len(mel_fn.calls)  # each clip once
+    assert summary["matches_per_row"] == 3 and summary["comments"] == len(COMMENTS)
+    assert summary["similarity"]["count"] == 30 and summary["best_match_similarity"]["count"] == 10
+    assert summary["best_match_similarity"]["mean"] >= summary["similarity"]["mean"]
+    assert sum(summary["polarity"]["pair_counts"][0]) + sum(
+        summary["polarity"]["pair_counts"][1]) + sum(summary["polarity"]["pair_counts"][2]) == 30
+    assert sum(summary["splits"].values()) == 30
+
+
+def test_min_similarity_and_cached_embeddings_on_a_rebuild(corpora, tmp_path, minilm):
+    out = tmp_path / "dataset"
+    build_dataset(config_for(corpora, out, matches_per_row=2, feeling_analysis=False),
+                  encoder=minilm)
+
+    class NoEncoding:
+        name = minilm.name
+
+        def encode(self, *args, **kwargs):
+            raise AssertionError("the text embeddings should come from the cache")
+
+    comments = [comment for _, comment, _ in COMMENTS]
+    captions = [caption for _, caption, _, _ in CLIPS]
+    expected = top_matches(*embed_corpora(minilm, comments, captions), k=5, min_similarity=0.2)
+    summary = build_dataset(config_for(corpora, out, matches_per_row=5, min_similarity=0.2,
+                                       feeling_analysis=False), encoder=NoEncoding())
+    rows = read_manifest(out)
+    assert len(rows) == summary["rows"] == int(expected.valid.sum())
+    assert 10 <= len(rows) < 50  # some weak matches dropped, every comment kept
+    assert {row["id"].rsplit("-m", 1)[0] for row in rows} == {f"art{i}" for i in range(10)}
+    assert all(row["similarity"] >= 0.2 for row in rows if not row["id"].endswith("-m0"))
+    assert summary["min_similarity"] == 0.2 and summary["matches_per_row"] == 5
+    assert summary["matching_texts_per_s"] is None  # nothing was encoded
+
+
+def test_matches_per_row_below_one_is_a_clear_error(corpora, tmp_path):
+    with pytest.raises(DatasetError, match="matches_per_row must be at least 1"):
+        build_dataset(config_for(corpora, tmp_path / "dataset", matches_per_row=0))

@@ -31,7 +31,8 @@ def test_every_option_has_help_text():
     parser = cli.add_arguments(argparse.ArgumentParser())
     options = [a for a in parser._actions if not isinstance(a, argparse._HelpAction)]
     assert {o for a in options for o in a.option_strings} >= {
-        "--paintings", "--music", "--out", "--encoder", "--seed", "--batch-size", "--limit"}
+        "--paintings", "--music", "--out", "--encoder", "--seed", "--batch-size", "--limit",
+        "--matches-per-row", "--min-similarity"}
     assert all(action.help for action in options)
 
 
@@ -72,3 +73,18 @@ def test_user_errors_print_one_line_and_return_2(tmp_path, capsys):
     assert err.startswith("build-dataset: error: corpus file") and err.count("\n") == 1
     assert cli.run(parse(["--paintings", "p", "--music", "m", "--out", "o",
                           "--batch-size", "0"])) == 2
+
+
+def test_top_k_options_reach_the_build_config():
+    base = ["--paintings", "p", "--music", "m", "--out", "o"]
+    assert cli.config_from_args(parse(base)).matches_per_row == 1  # the paper's argmax
+    config = cli.config_from_args(parse([*base, "--matches-per-row", "8",
+                                         "--min-similarity", "0.3"]))
+    assert (config.matches_per_row, config.min_similarity) == (8, 0.3)
+
+
+@pytest.mark.parametrize("option", [["--matches-per-row", "0"], ["--min-similarity", "1.5"]])
+def test_bad_top_k_options_are_one_line_errors(option, capsys):
+    assert cli.run(parse(["--paintings", "p", "--music", "m", "--out", "o", *option])) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"build-dataset: error: {option[0]}") and err.count("\n") == 1

@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 
 from training.dataset.errors import DatasetError
-from training.dataset.matching import best_matches, embed_unique, match_texts, rowwise_cosine
+from training.dataset.matching import (
+    best_matches,
+    embed_unique,
+    l2_normalize,
+    match_texts,
+    rowwise_cosine,
+    top_matches,
+)
 from training.dataset.sentence_encoder import (
     PACKAGED_MINILM,
     load_sentence_encoder,
@@ -115,3 +122,64 @@ def test_encoder_names_resolve_to_the_packaged_folder():
 def test_missing_encoder_folder_is_a_clear_error(tmp_path):
     with pytest.raises(DatasetError, match="does not exist"):
         load_sentence_encoder(str(tmp_path / "no-such-model"))
+
+
+# Known answers: keys are the unit axes, so each query row *is* its row of similarities.
+SIMILARITY = np.array([
+    [0.6, 0.8, 0.0, 0.0],    # clear order: 1, 0, then a tie 2 = 3
+    [0.5, 0.5, 0.5, 0.5],    # four-way tie: lower index first
+    [0.0, 0.6, 0.0, 0.8],    # 3, 1, then a tie 0 = 2
+    [-0.6, 0.0, 0.8, 0.0],   # 2, then a tie 1 = 3, the negative one last
+], dtype=np.float32)
+AXES = np.eye(4, dtype=np.float32)
+
+
+@pytest.mark.parametrize("block_rows", [1, 3, 4096])
+def test_top_matches_orders_best_first_and_breaks_ties_by_lower_index(block_rows):
+    result = top_matches(SIMILARITY, AXES, k=3, block_rows=block_rows)
+    assert result.indices.tolist() == [[1, 0, 2], [0, 1, 2], [3, 1, 0], [2, 1, 3]]
+    np.testing.assert_allclose(result.similarities, [[0.8, 0.6, 0.0], [0.5, 0.5, 0.5],
+                                                     [0.8, 0.6, 0.0], [0.8, 0.0, 0.0]], atol=1e-6)
+    assert top_matches(SIMILARITY, AXES, k=2).indices.tolist() == [[1, 0], [0, 1], [3, 1], [2, 1]]
+    assert top_matches(SIMILARITY, AXES, k=4).indices[3].tolist() == [2, 1, 3, 0]
+
+
+def test_top_matches_min_similarity_drops_weak_matches_but_keeps_the_best():
+    result = top_matches(SIMILARITY, AXES, k=3, min_similarity=0.55)
+    assert result.indices.tolist() == [[1, 0, -1], [0, -1, -1], [3, 1, -1], [2, -1, -1]]
+    assert np.isnan(result.similarities[result.indices < 0]).all()
+    low = top_matches(SIMILARITY, AXES, k=2, min_similarity=0.9)  # every best is below 0.9
+    assert low.indices[:, 0].tolist() == [1, 0, 3, 2] and (low.indices[:, 1] == -1).all()
+    edge = top_matches(SIMILARITY, AXES, k=2, min_similarity=0.5)  # equal to S is kept
+    assert edge.indices[1].tolist() == [0, 1]
+
+
+def test_top_matches_pairs_list_filled_slots_by_query_then_rank():
+    result = top_matches(SIMILARITY, AXES, k=2, min_similarity=0.55)
+    query, rank, key, similarity = result.pairs()
+    assert query.tolist() == [0, 0, 1, 2, 2, 3]
+    assert rank.tolist() == [0, 1, 0, 0, 1, 0]
+    assert key.tolist() == [1, 0, 0, 3, 1, 2]
+    np.testing.assert_allclose(similarity, [0.8, 0.6, 0.5, 0.8, 0.6, 0.8], atol=1e-6)
+    assert result.best().indices.tolist() == [1, 0, 3, 2]
+
+
+def test_top_matches_with_more_slots_than_keys_leaves_the_rest_empty():
+    result = top_matches(SIMILARITY[:1], AXES[:2], k=3)
+    assert result.indices.tolist() == [[1, 0, -1]] and np.isnan(result.similarities[0, 2])
+    with pytest.raises(ValueError, match="k >= 1"):
+        top_matches(SIMILARITY, AXES, k=0)
+
+
+def test_top_matches_agrees_with_a_full_stable_sort_and_with_best_matches():
+    rng = np.random.default_rng(1)
+    queries = rng.integers(-2, 3, size=(60, 9)).astype(np.float32)  # many exact ties
+    queries[0] = 0.0  # a zero row: all similarities tie at 0
+    keys = np.eye(9, dtype=np.float32)
+    expected = np.argsort(-l2_normalize(queries), axis=1, kind="stable")[:, :5]
+    result = top_matches(queries, keys, k=5, block_rows=7)
+    np.testing.assert_array_equal(result.indices, expected)
+    assert (np.diff(result.similarities, axis=1) <= 0).all()
+    dense = rng.normal(size=(40, 9)).astype(np.float32)
+    np.testing.assert_array_equal(top_matches(dense, queries[1:12], k=1).indices[:, 0],
+                                  best_matches(dense, queries[1:12]).indices)

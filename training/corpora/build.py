@@ -8,7 +8,9 @@ from dataclasses import asdict
 from pathlib import Path
 
 from training.corpora.artworks import export_samples
+from training.corpora.completeness import explain, source_counts
 from training.corpora.config import CorporaConfig
+from training.corpora.debian import DebianError
 from training.corpora.masterpieces import build_masterpieces, load_comments
 from training.corpora.portraits import build_portraits
 from training.corpora.procedural_music import build_procedural
@@ -32,7 +34,11 @@ def estimate_seconds(config: CorporaConfig) -> float:
 
 
 def build_corpora(config: CorporaConfig) -> dict:
-    """Runs every stage into `config.out`; returns (and writes) the summary."""
+    """Runs every stage into `config.out`; returns (and writes) the summary.
+
+    ``summary["shortfalls"]`` holds one actionable line per source that came out empty or far
+    smaller than requested (see `completeness.py`); the CLI fails on them.
+    """
     out = config.out
     out.mkdir(parents=True, exist_ok=True)
     log.info("Building corpora in %s; estimated %.0f min on one core.", out,
@@ -49,7 +55,7 @@ def build_corpora(config: CorporaConfig) -> dict:
     recorded = timed("recorded_music", build_recorded, config, problems)
     try:
         procedural = timed("procedural_music", build_procedural, config)
-    except SynthError as error:
+    except (DebianError, SynthError) as error:
         problems.append(f"procedural music skipped: {error}")
         procedural = []
     masterpieces = timed("masterpieces", build_masterpieces, config, problems)
@@ -62,6 +68,7 @@ def build_corpora(config: CorporaConfig) -> dict:
     write_jsonl(out / "paintings.train.jsonl", (r for r in paintings if not r["held_out"]))
     write_jsonl(out / "paintings.heldout.jsonl", (r for r in paintings if r["held_out"]))
     samples = _export_artworks(config, masterpieces, problems)
+    counts = source_counts(config, recorded, procedural, masterpieces, painterly, portraits)
 
     summary = {
         "out": str(out),
@@ -73,6 +80,8 @@ def build_corpora(config: CorporaConfig) -> dict:
         **summarise(music, paintings),
         "sample_artworks": [str(p) for p in samples],
         "problems": problems,
+        "sources": [count.to_dict() for count in counts],
+        "shortfalls": [explain(count) for count in counts if count.short],
     }
     write_json(out / "summary.json", summary)
     return summary

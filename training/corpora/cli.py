@@ -35,7 +35,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
                         help="Wesnoth portraits (0 to skip wesnoth-1.16-data)")
     parser.add_argument("--seed", type=int, default=DEFAULTS.seed)
     parser.add_argument("--no-install", action="store_true",
-                        help="never call apt-get; skip sources whose package is missing")
+                        help="never call apt-get; a source whose Debian packages are missing "
+                             "then fails the build (or is left out with --allow-partial)")
+    parser.add_argument("--allow-partial", action="store_true",
+                        help="exit 0 even when a requested source came out empty or under "
+                             "80 %% of its size (e.g. missing Debian packages); by default "
+                             "build-corpora then exits 1 naming the source, its packages and "
+                             "the apt-get command")
     parser.add_argument("--no-artworks", action="store_true",
                         help="do not refresh assets/artworks/")
     parser.add_argument("--no-verify", action="store_true",
@@ -68,13 +74,17 @@ def run(args: argparse.Namespace) -> int:
         "painting_images": summary["paintings"]["images"],
         "seconds": summary["total_seconds"],
         "problems": summary["problems"],
+        "shortfalls": summary["shortfalls"],
     }
     print(json.dumps(brief, indent=2))
     print(f"Summary written to {Path(args.out) / 'summary.json'}.")
     if not summary["music"]["clips"] or not summary["paintings"]["comments"]:
         print("error: a corpus came out empty; see the problems above.", file=sys.stderr)
         return 1
-    return 0
+    label = "warning" if args.allow_partial else "error"
+    for line in summary["shortfalls"]:
+        print(f"build-corpora: {label}: {line}", file=sys.stderr)
+    return 1 if summary["shortfalls"] and not args.allow_partial else 0
 
 
 def main(argv: list[str] | None = None) -> int:

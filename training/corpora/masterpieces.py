@@ -24,7 +24,8 @@ from training.corpora.rcc import RccFile
 from training.corpora.stages import StageStore
 
 RESOURCE = "/gcompris/src/activities/paintings/resource/"
-PACKAGE = "gcompris-qt-data"
+PACKAGES: tuple[str, ...] = ("gcompris-qt-data",)
+"""Debian packages this source needs (installed by `debian.ensure_installed`)."""
 SOURCE = "debian:gcompris-qt-data"
 LICENCE = "public domain artwork; scan from gcompris-qt-data (WebMuseum), GPL-3+ packaging"
 _TILE = re.compile(r'"pixmapfile"\s*:\s*"(image/[^"]+?\.(?:webp|png|jpg))"\s*,\s*'
@@ -122,7 +123,7 @@ def load_comments(path: Path = MASTERPIECE_COMMENTS) -> list[dict]:
 def build_masterpieces(config: CorporaConfig, problems: list[str]) -> list[dict]:
     """Writes the reassembled canvases and one row per hand-written comment."""
     try:
-        ensure_installed([PACKAGE], install=config.install)
+        ensure_installed(PACKAGES, install=config.install, source="masterpieces")
     except DebianError as error:
         problems.append(f"masterpieces skipped: {error}")
         return []

@@ -20,7 +20,8 @@ from training.corpora.painting_comments import Look, comments, dominant_colours
 from training.corpora.painting_presets import MEASURED_TO_PARAMS, nearest_emotion
 from training.corpora.stages import StageStore
 
-PACKAGE = "wesnoth-1.16-data"
+PACKAGES: tuple[str, ...] = ("wesnoth-1.16-data",)
+"""Debian packages this source needs (installed by `debian.ensure_installed`)."""
 SOURCE = "debian:wesnoth-1.16-data"
 LICENCE = "GPL-2+ (Battle for Wesnoth artwork)"
 PORTRAIT_EMOTIONS = ("contentment", "awe", "excitement", "anger", "fear", "sadness")
@@ -89,7 +90,7 @@ def build_portraits(config: CorporaConfig, problems: list[str]) -> list[dict]:
     if config.portraits <= 0:
         return []
     try:
-        ensure_installed([PACKAGE], install=config.install)
+        ensure_installed(PACKAGES, install=config.install, source="portraits")
     except DebianError as error:
         problems.append(f"portraits skipped: {error}")
         return []

@@ -8,14 +8,17 @@ from tqdm import tqdm
 
 from training.corpora.composer import compose, to_midi
 from training.corpora.config import CorporaConfig
+from training.corpora.debian import ensure_installed
 from training.corpora.music_captions import pace_word
 from training.corpora.music_features import measure_features
 from training.corpora.music_presets import describe_procedural, sample_params
 from training.corpora.music_words import FEELINGS, brightness_word, loudness_word, unique
 from training.corpora.stages import StageStore
-from training.corpora.synth import check_synth, render_midi
+from training.corpora.synth import SynthError, check_synth, render_midi
 
 SOURCE = "procedural-fluidsynth"
+PACKAGES: tuple[str, ...] = ("fluidsynth", "fluid-soundfont-gm")
+"""Debian packages this source needs: the renderer and the FluidR3 GM soundfont."""
 LICENCE = "CC0-1.0 (generated here); rendered with FluidR3_GM.sf2 (MIT)"
 COMPOSE_SECONDS_MARGIN = 0.3
 """Composition stops this long before the clip end so the last notes ring out inside it."""
@@ -30,12 +33,27 @@ def _verify(measured: dict, params: dict) -> dict:
     return {"tempo": tempo_ok, "mode": mode_ok}
 
 
+def ensure_synth(install: bool = True) -> None:
+    """FluidSynth and its soundfont, installed from Debian like every other source's packages.
+
+    A renderer that is already usable (also one not installed by dpkg) is left alone; raises
+    `DebianError` when the packages cannot be installed, `SynthError` when they are installed
+    and still do not work.
+    """
+    try:
+        check_synth()
+        return
+    except SynthError:
+        ensure_installed(PACKAGES, install=install, source="procedural music")
+    check_synth()
+
+
 def build_procedural(config: CorporaConfig) -> list[dict]:
     """Composes, renders and captions `config.procedural_clips` clips, balanced over feelings."""
     count = config.procedural_clips
     if count <= 0:
         return []
-    check_synth()
+    ensure_synth(config.install)
     store = StageStore(config.stages_dir / "procedural_music.jsonl")
     audio_dir = config.audio_dir / "procedural"
     seconds = config.audio.clip_seconds - COMPOSE_SECONDS_MARGIN

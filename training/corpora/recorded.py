@@ -47,6 +47,11 @@ class RecordedSource:
     suffixes: tuple[str, ...]
     licence: str
 
+    @property
+    def packages(self) -> tuple[str, ...]:
+        """Debian packages this source needs (installed by `debian.ensure_installed`)."""
+        return (self.package,)
+
     def tracks(self) -> list[Track]:
         tracks = []
         for file in package_files(self.package, self.suffixes):
@@ -199,7 +204,8 @@ def build_recorded(config: CorporaConfig, problems: list[str]) -> list[dict]:
     tracks: list[tuple[Track, RecordedSource]] = []
     for source in SOURCES:
         try:
-            ensure_installed([source.package], install=config.install)
+            ensure_installed(source.packages, install=config.install,
+                             source=f"recorded music ({source.name})")
             tracks += [(t, source) for t in source.tracks()]
         except DebianError as error:
             problems.append(f"recorded source {source.name} skipped: {error}")

@@ -2,10 +2,17 @@
 
 Pipeline: read the paintings and music corpora → emotional keywords of every comment and
 keywords of captions that have none (III.A.3) → embed both corpora and pair each comment with
-its most similar caption (III.A.2) → feeling-consistency analysis of the pairs (III.A.4) →
-one cached Mel per matched clip (III.A.5) → ``manifest.jsonl`` with the composite prompt,
-``similarity.png``, ``polarity.png`` and ``summary.json``. Re-running with the same inputs
-reuses cached keywords, matches and Mels, so an interrupted build resumes where it stopped.
+its most similar caption (III.A.2), or with its ``matches_per_row`` most similar captions →
+feeling-consistency analysis of the pairs (III.A.4) → one cached Mel per matched clip (III.A.5)
+→ ``manifest.jsonl`` with the composite prompt, ``similarity.png``, ``polarity.png`` and
+``summary.json``. Re-running with the same inputs reuses cached keywords, text embeddings,
+matches and Mels, so an interrupted build resumes where it stopped.
+
+Diversity-aware matching (``matches_per_row`` K > 1): the paper's argmax sends every comment to
+one of few captions (71 of 1 200 clips on the default corpora), and an L1-trained decoder then
+learns their mean. With K > 1 each comment becomes K manifest rows ``<id>-m0`` … ``<id>-m<K-1>``
+(``-m0`` the argmax), each with its own caption, labels, keywords, similarity, Mel and composite
+prompt; all K rows keep the split of their painting.
 """
 
 from __future__ import annotations
@@ -34,10 +41,11 @@ from training.dataset.analysis import (
     similarity_stats,
 )
 from training.dataset.corpus import MusicRecord, PaintingRecord, read_music, read_paintings
+from training.dataset.errors import DatasetError
 from training.dataset.figures import plot_polarity_heatmap, plot_similarity_histogram
 from training.dataset.keywords import KeywordConfig, KeywordExtractor, polarity
 from training.dataset.manifest import dataset_relative, write_json_atomic, write_manifest
-from training.dataset.matching import MatchResult, TextEncoder, match_texts
+from training.dataset.matching import TextEncoder, TopMatches, embed_corpora, top_matches
 from training.dataset.mels import ensure_mels, mel_relpath
 from training.dataset.sentence_encoder import PACKAGED_MINILM, load_sentence_encoder
 from training.dataset.split import SPLIT_NAMES, assign_splits
@@ -65,6 +73,10 @@ class DatasetBuildConfig:
     split_ratios: tuple[float, float, float] = (0.8, 0.1, 0.1)
     split_by_painting: bool = True
     """Keep all comments of one painting in one split (no painting leaks into val/test)."""
+    matches_per_row: int = 1
+    """Captions paired with each comment, best first (1 = the paper's argmax, Sec. III.A.2)."""
+    min_similarity: float | None = None
+    """Matches after the best one below this cosine similarity are dropped (None: keep all)."""
     feeling_analysis: bool = True
     check_files: bool = True
     progress: bool = True
@@ -103,18 +115,42 @@ class _TextCache:
         self._prune("keywords", path)
         return value
 
-    def matches(self, key: str, compute: Callable[[], MatchResult]) -> tuple[MatchResult, bool]:
-        path = self.folder / f"match-{key}.npz"
+    def _arrays(self, kind: str, key: str,
+                compute: Callable[[], dict[str, np.ndarray]]) -> tuple[dict[str, np.ndarray], bool]:
+        """Named arrays from ``<kind>-<key>.npz``, computed and written atomically if absent."""
+        path = self.folder / f"{kind}-{key}.npz"
         if path.is_file():
             with np.load(path) as data:
-                return MatchResult(data["indices"], data["similarities"]), True
-        result = compute()
+                return {name: data[name] for name in data.files}, True
+        arrays = compute()
         temp = path.with_name(f".{path.name}.tmp")
         with temp.open("wb") as handle:
-            np.savez(handle, indices=result.indices, similarities=result.similarities)
+            np.savez(handle, **arrays)
         temp.replace(path)
-        self._prune("match", path)
-        return result, False
+        self._prune(kind, path)
+        return arrays, False
+
+    def embeddings(self, key: str, compute: Callable[[], tuple[np.ndarray, np.ndarray]]
+                   ) -> tuple[np.ndarray, np.ndarray, bool]:
+        """Unit text embeddings of the comments and of the captions, and whether cached."""
+        def arrays() -> dict[str, np.ndarray]:
+            comments, captions = compute()
+            return {"comments": comments, "captions": captions}
+
+        data, cached = self._arrays("texts", key, arrays)
+        return data["comments"], data["captions"], cached
+
+    def matches(self, key: str, compute: Callable[[], TopMatches]) -> tuple[TopMatches, bool]:
+        """Top-k matches; argmax files of earlier builds ([N] arrays) load as k = 1."""
+        def arrays() -> dict[str, np.ndarray]:
+            result = compute()
+            return {"indices": result.indices, "similarities": result.similarities}
+
+        data, cached = self._arrays("match", key, arrays)
+        indices, similarities = data["indices"], data["similarities"]
+        if indices.ndim == 1:
+            indices, similarities = indices[:, None], similarities[:, None]
+        return TopMatches(indices, similarities), cached
 
 
 def _keywords(config: DatasetBuildConfig, extractor: KeywordExtractor | None,
@@ -147,18 +183,37 @@ def _keywords(config: DatasetBuildConfig, extractor: KeywordExtractor | None,
     return cache.keywords(key, compute)
 
 
+@dataclass(frozen=True)
+class _Pairs:
+    """The manifest's (comment, caption) pairs: row, rank among its matches, caption, cosine.
+
+    Ordered by rank, then comment: the argmax pairs of all comments first, so the first rows
+    of a split are the pairs an argmax build has (``eval --limit N`` sees N comments, not N/K).
+    """
+
+    rows: np.ndarray
+    ranks: np.ndarray
+    clips: np.ndarray
+    similarities: np.ndarray
+
+    @classmethod
+    def of(cls, matches: TopMatches) -> _Pairs:
+        rows, ranks, clips, similarities = matches.pairs()
+        order = np.lexsort((rows, ranks))
+        return cls(rows[order], ranks[order], clips[order], similarities[order])
+
+
 def _feeling_analysis(config: DatasetBuildConfig, encoder: TextEncoder,
                       paintings: list[PaintingRecord], painting_emotion: list[list[str]],
-                      words: dict, match: MatchResult, out: Path) -> tuple[np.ndarray, dict]:
+                      words: dict, pairs: _Pairs, out: Path) -> tuple[np.ndarray, dict]:
     """Keyword similarity per pair, polarity shares and the Fig. 2 heatmap (Sec. III.A.4)."""
-    audio_emotion = [words["audio_emotion"][j] for j in match.indices]
-    similarity = keyword_similarity(encoder, painting_emotion, audio_emotion,
-                                    config.batch_size, config.progress)
+    audio_emotion = [words["audio_emotion"][j] for j in pairs.clips]
+    similarity = keyword_similarity(encoder, [painting_emotion[i] for i in pairs.rows],
+                                    audio_emotion, config.batch_size, config.progress)
     report = FeelingReport(
         similarity,
-        [painting_polarity(p.emotion, words["painting_score"][i])
-         for i, p in enumerate(paintings)],
-        [polarity(words["audio_score"][j]) for j in match.indices],
+        [painting_polarity(paintings[i].emotion, words["painting_score"][i]) for i in pairs.rows],
+        [polarity(words["audio_score"][j]) for j in pairs.clips],
     )
     means, counts = polarity_matrix(similarity, report.painting_polarity, report.audio_polarity)
     plot_polarity_heatmap(means, counts, POLARITIES, out / POLARITY_FIGURE)
@@ -168,14 +223,18 @@ def _feeling_analysis(config: DatasetBuildConfig, encoder: TextEncoder,
 
 def _manifest_rows(paintings: list[PaintingRecord], music: list[MusicRecord],
                    painting_emotion: list[list[str]], caption_keywords: list[list[str]],
-                   match: MatchResult, splits: list[str], out: Path) -> list[dict]:
-    """One contract row per comment with its matched clip and composite prompt (III.A.3)."""
+                   pairs: _Pairs, splits: list[str], k: int, out: Path) -> list[dict]:
+    """One contract row per (comment, matched clip) with its composite prompt (III.A.3).
+
+    With one match per comment the row id is the comment's id; with ``k`` > 1 it is
+    ``<comment id>-m<rank>``, rank 0 the best match. ``splits`` is per comment.
+    """
     rows = []
-    for i, painting in enumerate(paintings):
-        j = int(match.indices[i])
-        clip = music[j]
+    for i, rank, j, score in zip(pairs.rows.tolist(), pairs.ranks.tolist(),
+                                 pairs.clips.tolist(), pairs.similarities.tolist(), strict=True):
+        painting, clip = paintings[i], music[j]
         rows.append({
-            "id": painting.id,
+            "id": painting.id if k == 1 else f"{painting.id}-m{rank}",
             "image_path": dataset_relative(painting.image_path, out),
             "comment": painting.comment,
             "painting_emotion": painting_emotion[i],
@@ -187,11 +246,26 @@ def _manifest_rows(paintings: list[PaintingRecord], music: list[MusicRecord],
             "caption_keywords": list(caption_keywords[j]),
             "prompt": build_prompt(painting.comment, painting_emotion[i], clip.labels,
                                    caption_keywords[j]),
-            "similarity": round(float(match.similarities[i]), 6),
+            "similarity": round(float(score), 6),
             "mel_path": mel_relpath(clip.audio_id),
             "split": splits[i],
         })
+    duplicates = [key for key, n in Counter(row["id"] for row in rows).items() if n > 1]
+    if duplicates:
+        raise DatasetError(f"manifest ids {duplicates[:3]} repeat (a comment id already ends in "
+                           "-m<number>?); give those paintings-corpus lines other ids.")
     return rows
+
+
+def _matching_knobs(config: DatasetBuildConfig) -> tuple[int, float | None]:
+    """``matches_per_row`` and ``min_similarity``, checked."""
+    k = int(config.matches_per_row)
+    if k < 1:
+        raise DatasetError(f"matches_per_row must be at least 1, got {config.matches_per_row}.")
+    low = config.min_similarity
+    if low is not None and not -1.0 <= low <= 1.0:
+        raise DatasetError(f"min_similarity is a cosine similarity in [-1, 1], got {low}.")
+    return k, (None if low is None else float(low))
 
 
 def build_dataset(config: DatasetBuildConfig, encoder: TextEncoder | None = None,
@@ -204,6 +278,7 @@ def build_dataset(config: DatasetBuildConfig, encoder: TextEncoder | None = None
     """
     started = time.perf_counter()
     timings: dict[str, float] = {}
+    k, min_similarity = _matching_knobs(config)
     out = Path(config.out)
     paintings = read_paintings(config.paintings, config.limit, config.check_files)
     music = read_music(config.music, config.check_files)
@@ -226,16 +301,28 @@ def build_dataset(config: DatasetBuildConfig, encoder: TextEncoder | None = None
     comments = [p.comment for p in paintings]
     captions = [m.caption for m in music]
     encoder_name = getattr(encoder, "name", None) or config.encoder
+    embedded_fresh = False
+
+    def compute_matches() -> TopMatches:
+        nonlocal embedded_fresh
+        comment_vectors, caption_vectors, cached_vectors = cache.embeddings(
+            _digest("texts", encoder_name, comments, captions),
+            lambda: embed_corpora(get_encoder(), comments, captions, config.batch_size,
+                                  config.progress))
+        embedded_fresh = not cached_vectors
+        return top_matches(comment_vectors, caption_vectors, k, min_similarity)
+
     tick = time.perf_counter()
-    match, cached = cache.matches(
-        _digest("match", encoder_name, comments, captions),
-        lambda: match_texts(get_encoder(), comments, captions, config.batch_size,
-                            config.progress),
-    )
+    # k = 1 keeps the key of argmax-only builds, so their cached matches are reused.
+    knobs = () if (k, min_similarity) == (1, None) else (k, min_similarity)
+    matches, cached = cache.matches(
+        _digest("match", encoder_name, comments, captions, *knobs), compute_matches)
     timings["matching"] = time.perf_counter() - tick - timings.get("encoder_load", 0.0)
     encoded = len(set(comments)) + len(set(captions))
-    throughput = None if cached else encoded / max(timings["matching"], 1e-9)
-    log.info("matched %d comments (%s)", len(comments), "cached" if cached else "computed")
+    throughput = encoded / max(timings["matching"], 1e-9) if embedded_fresh else None
+    log.info("matched %d comments with up to %d captions each (%s)", len(comments), k,
+             "cached" if cached else "computed")
+    pairs = _Pairs.of(matches)
 
     painting_emotion = [_unique(([p.emotion] if p.emotion else []) + words["painting"][i])
                         for i, p in enumerate(paintings)]
@@ -244,37 +331,46 @@ def build_dataset(config: DatasetBuildConfig, encoder: TextEncoder | None = None
     if config.feeling_analysis:
         tick = time.perf_counter()
         keyword_sim, analysis = _feeling_analysis(config, get_encoder(), paintings,
-                                                  painting_emotion, words, match, out)
+                                                  painting_emotion, words, pairs, out)
         timings["analysis"] = time.perf_counter() - tick
-    plot_similarity_histogram(match.similarities, out / SIMILARITY_FIGURE, keyword_sim)
+    plot_similarity_histogram(pairs.similarities, out / SIMILARITY_FIGURE, keyword_sim)
 
+    # Splits are drawn per comment, before the K matches are expanded: every row of one
+    # painting lands in one split, and the split equals that of the argmax build.
     groups = [str(p.image_path) if config.split_by_painting else p.id for p in paintings]
-    splits = assign_splits(groups, config.seed, config.split_ratios)
+    comment_splits = assign_splits(groups, config.seed, config.split_ratios)
 
     tick = time.perf_counter()
-    matched = [music[j] for j in dict.fromkeys(int(j) for j in match.indices)]
+    matched = [music[j] for j in dict.fromkeys(pairs.clips.tolist())]
     mel_stats = ensure_mels(matched, out, config.audio, config.mel_norm, config.progress, mel_fn)
     timings["mels"] = time.perf_counter() - tick
 
-    rows = _manifest_rows(paintings, music, painting_emotion, words["caption"], match, splits,
-                          out)
+    rows = _manifest_rows(paintings, music, painting_emotion, words["caption"], pairs,
+                          comment_splits, k, out)
     write_manifest(out, rows)
     log.info("wrote %d rows to %s", len(rows), out)
 
-    similarity = match.similarities.astype(np.float64)
-    split_counts = Counter(splits)
+    similarity = pairs.similarities.astype(np.float64)
+    split_counts = Counter(row["split"] for row in rows)
+    uses = np.bincount(pairs.clips, minlength=len(music))
     summary = {
         "dataset": str(out.resolve()),
         "encoder": encoder_name,
         "rows": len(rows),
+        "comments": len(paintings),
         "paintings": len({str(p.image_path) for p in paintings}),
         "captions": len(music),
+        "matches_per_row": k,
+        "min_similarity": min_similarity,
         "matched_clips": len(matched),
         "unused_clips": len(music) - len(matched),
+        "rows_per_matched_clip": {"mean": round(len(rows) / max(len(matched), 1), 3),
+                                  "max": int(uses.max(initial=0))},
         "mels_computed": mel_stats.computed,
         "mels_skipped": mel_stats.skipped,
         "splits": {name: split_counts.get(name, 0) for name in SPLIT_NAMES},
         "similarity": similarity_stats(similarity),
+        "best_match_similarity": similarity_stats(pairs.similarities[pairs.ranks == 0]),
         "share_below_0.25": float((similarity < 0.25).mean()),
         **analysis,
         "licences": dict(Counter(clip.licence or "unknown" for clip in matched)),

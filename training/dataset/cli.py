@@ -39,6 +39,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--limit", type=int, default=None,
                         help="use only the first N comments of the paintings corpus, "
                              "for quick trials (default: all)")
+    parser.add_argument("--matches-per-row", type=int, default=1, metavar="K",
+                        help="captions paired with each comment, best first: K > 1 writes K "
+                             "manifest rows <id>-m0 … <id>-m<K-1> per comment, each with its own "
+                             "clip, Mel and prompt, all in the painting's split, so far more "
+                             "clips become targets (default: 1, the paper's argmax)")
+    parser.add_argument("--min-similarity", type=float, default=None, metavar="S",
+                        help="with --matches-per-row, drop matches after the best one whose "
+                             "cosine similarity is below S (default: keep all K)")
     parser.add_argument("--no-analysis", action="store_true",
                         help="skip the keyword feeling analysis and the polarity heatmap "
                              "(Sec. III.A.4)")
@@ -53,6 +61,11 @@ def config_from_args(args: argparse.Namespace) -> DatasetBuildConfig:
         raise DatasetError(f"--batch-size must be at least 1, got {args.batch_size}.")
     if args.limit is not None and args.limit < 1:
         raise DatasetError(f"--limit must be at least 1, got {args.limit}.")
+    if args.matches_per_row < 1:
+        raise DatasetError(f"--matches-per-row must be at least 1, got {args.matches_per_row}.")
+    if args.min_similarity is not None and not -1.0 <= args.min_similarity <= 1.0:
+        raise DatasetError("--min-similarity is a cosine similarity in [-1, 1], "
+                           f"got {args.min_similarity}.")
     return DatasetBuildConfig(
         paintings=args.paintings,
         music=args.music,
@@ -62,6 +75,8 @@ def config_from_args(args: argparse.Namespace) -> DatasetBuildConfig:
         seed=args.seed,
         batch_size=args.batch_size,
         limit=args.limit,
+        matches_per_row=args.matches_per_row,
+        min_similarity=args.min_similarity,
         feeling_analysis=not args.no_analysis,
         progress=not args.no_progress,
     )

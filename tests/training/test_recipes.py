@@ -1,0 +1,48 @@
+"""training/recipes/default_bundle.sh: stops when a stage fails, passes the top-k option on.
+
+The recipe runs with a stand-in Python that logs its arguments, so nothing is built.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+RECIPE = ROOT / "training" / "recipes" / "default_bundle.sh"
+
+
+def run_recipe(tmp_path: Path, fail: str = "", **env: str) -> tuple[int, list[str]]:
+    log = tmp_path / "calls.log"
+    python = tmp_path / "python"
+    python.write_text(f'#!/usr/bin/env bash\necho "$*" >> {log}\n'
+                      f'[ "$2" = "{fail}" ] && exit 1\nexit 0\n')
+    python.chmod(0o755)
+    result = subprocess.run(["bash", str(RECIPE)], capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "PY": str(python), "DATA": str(tmp_path / "data"),
+                                 "RUNS": str(tmp_path / "runs"), "STAGES": "corpora dataset",
+                                 **env})
+    return result.returncode, log.read_text().splitlines() if log.exists() else []
+
+
+def test_a_failed_corpora_build_stops_the_recipe(tmp_path):
+    code, calls = run_recipe(tmp_path, fail="build-corpora")
+    assert code != 0
+    assert len(calls) == 1 and calls[0].startswith("main.py build-corpora")
+    assert "--allow-partial" not in calls[0]
+
+
+def test_dataset_stage_uses_top_k_matching_and_allow_partial_is_opt_in(tmp_path):
+    code, calls = run_recipe(tmp_path, ALLOW_PARTIAL="1")
+    assert code == 0
+    assert calls[0].endswith("--allow-partial")
+    data = tmp_path / "data"
+    assert calls[1] == (f"main.py build-dataset --paintings {data}/corpora/paintings.train.jsonl "
+                        f"--music {data}/corpora/music.jsonl --out {data}/dataset-topk "
+                        "--matches-per-row 8")
+    other = tmp_path / "argmax"
+    other.mkdir()
+    code, calls = run_recipe(other, MATCHES_PER_ROW="1", DATASET=str(other / "ds"))
+    assert code == 0 and "--allow-partial" not in calls[0]
+    assert calls[1].endswith(f"--out {other}/ds --matches-per-row 1")
