@@ -23,6 +23,7 @@ from engine.manifest import (
     DECODER,
     IMAGE_ENCODER,
     TEXT_ENCODER,
+    DecoderSpec,
     Manifest,
 )
 from engine.piece import Piece
@@ -87,7 +88,7 @@ class Engine:
             cache_root=Path(cache_dir) if cache_dir else bundle.directory / CACHE_DIR_NAME,
             intra_op_threads=intra_op_threads,
             shape_ranges=_shape_ranges(manifest, DEFAULT_CHUNK_FRAMES),
-            spinning_graphs=frozenset({DECODER}),
+            spinning_graphs=frozenset({DECODER, manifest.decoder.step_graph or DECODER}),
         )
         sessions = {
             name: GraphSession(name, bundle.path(spec.file), spec,
@@ -240,14 +241,56 @@ class Engine:
                               f"expects {expected}; pass this engine's own embeddings.")
         return array
 
-    def generate_mel(self, image_embedding: np.ndarray, text_embedding: np.ndarray) -> np.ndarray:
-        """Natural-log Mel [n_mels, frames]: the decoder's normalised output, de-normalised."""
+    @property
+    def samples(self) -> bool:
+        """True when the bundle's decoder samples: each seed gives a new variation."""
+        return self.manifest.decoder.samples
+
+    @staticmethod
+    def new_seed() -> int:
+        """A fresh seed for a sampled piece (logged with it, so the piece can be reproduced)."""
+        return int(np.random.SeedSequence().entropy % (2**31 - 1))
+
+    def generate_mel(self, image_embedding: np.ndarray, text_embedding: np.ndarray,
+                     seed: int | None = None) -> np.ndarray:
+        """Natural-log Mel [n_mels, frames]: the decoder's normalised output, de-normalised.
+
+        A sampling (``tokens``) decoder draws the piece with `seed` (a fresh one when None); the
+        same seed and embeddings give the same Mel. The paper's decoder ignores `seed`.
+        """
         session = self._session(DECODER)
         image_name, text_name = session.input_names
         feeds = {image_name: self._check(image_embedding, DECODER, 0),
                  text_name: self._check(text_embedding, DECODER, 1)}
-        normalised = session.run(feeds)[0][0]
+        outputs = session.run(feeds)[0]
+        spec = self.manifest.decoder
+        if spec.samples:
+            normalised = self._sample_codes(spec, outputs, self.new_seed() if seed is None
+                                            else seed)
+        else:
+            normalised = outputs[0]
         return denormalize(normalised, self.manifest.mel_norm)
+
+    def _sample_codes(self, spec: DecoderSpec, condition: np.ndarray, seed: int) -> np.ndarray:
+        """Normalised Mel [n_mels, frames], one run of the step graph per frame: the previous
+        frame's codes and the LSTM state go in, the sampled codes, their Mel frame and the new
+        state come out (Gumbel-max sampling, noise drawn here from `seed`)."""
+        step = self._session(spec.step_graph or "")
+        rng = np.random.default_rng(seed)
+        uniform = rng.random((spec.frames, 1, spec.stages, spec.codebook_size), dtype=np.float32)
+        noise = -np.log(-np.log(np.clip(uniform, 1e-10, 1.0 - 1e-7)))
+        names = step.input_names
+        state_shape = (spec.layers, 1, spec.hidden)
+        previous = np.full((1, spec.stages), spec.codebook_size, dtype=np.int64)
+        h, c = np.zeros(state_shape, np.float32), np.zeros(state_shape, np.float32)
+        inverse = np.asarray([1.0 / t for t in spec.temperatures], dtype=np.float32)
+        cond = np.asarray(condition, dtype=np.float32).reshape(1, -1)
+        mel = np.empty((self.audio.n_mels, spec.frames), dtype=np.float32)
+        for t in range(spec.frames):
+            previous, frame, h, c = step.run(dict(zip(names, (previous, cond, h, c, noise[t],
+                                                              inverse), strict=True)))
+            mel[:, t] = frame[0]
+        return mel
 
     def _check_mel(self, log_mel: np.ndarray) -> np.ndarray:
         array = np.asarray(log_mel, dtype=np.float32)
@@ -276,14 +319,16 @@ class Engine:
     def compose(self, painting: np.ndarray | Reading, comment: str = "",
                 feelings: Sequence[str] | None = None,
                 chunk_frames: int = DEFAULT_CHUNK_FRAMES,
-                target_dbfs: float | None = DEFAULT_TARGET_DBFS) -> Piece:
+                target_dbfs: float | None = DEFAULT_TARGET_DBFS,
+                seed: int | None = None) -> Piece:
         """All stages for one visit, the way the kiosk plays it; the audio streams from
         `Piece.blocks()` (raw) or `Piece.playback_blocks()` (with the loudness gain).
 
         `painting` is an RGB frame or an earlier `describe` result (a recompose for the same
         painting skips the image graph). Without `feelings`, the top predicted one is used;
         `comment` joins (or replaces) the art commentary; `target_dbfs` None keeps the
-        vocoder's level (gain 1).
+        vocoder's level (gain 1). A sampling decoder draws the piece with `seed` (a fresh one
+        when None, recorded in ``Piece.seed``): compose again for a new variation.
         """
         timings: dict[str, float] = {}
 
@@ -298,10 +343,13 @@ class Engine:
         labels = prompt_feelings(reading.feelings, feelings)
         prompt = timed("prompt", self.prompt, reading, comment, labels)
         text = timed("text", self.encode_text, prompt)
-        log_mel = timed("mel", self.generate_mel, reading.image_embedding, text)
+        if self.samples and seed is None:
+            seed = self.new_seed()
+        log_mel = timed("mel", self.generate_mel, reading.image_embedding, text, seed)
         gain = 1.0 if target_dbfs is None else normalising_gain(log_mel, self.audio, target_dbfs)
         return Piece(prompt=prompt, feelings=labels, image_embedding=reading.image_embedding,
                      text_embedding=text, log_mel=log_mel, sample_rate=self.audio.sample_rate,
                      hop_length=self.audio.hop_length,
                      stream=partial(self.vocode_stream, chunk_frames=chunk_frames),
-                     timings=timings, gain=float(gain), reading=reading)
+                     timings=timings, gain=float(gain), reading=reading,
+                     seed=seed if self.samples else None)

@@ -6,6 +6,8 @@ A bundle is a directory::
     image_encoder.onnx        pixels [1, 3, S, S] → unit image embedding [1, D_img]
     text_encoder.onnx         token ids → unit text embedding [1, D_txt]   (+ its tokenizer.json)
     decoder.onnx              image_emb, text_emb → normalised Mel [1, n_mels, frames]
+                              (``decoder.kind`` ``tokens``: → condition [1, H], and
+    decoder_step.onnx         one sampled frame of Mel codes per run, LSTM state in and out)
     vocoder.onnx              natural-log Mel [1, n_mels, T] → audio [1, 1, T · hop]  (or none:
                               the named no-weights vocoder ``griffin_lim``)
     feelings.onnx             image_emb → probabilities over ArtEmis emotions [1, 9]
@@ -32,6 +34,7 @@ MANIFEST_NAME = "manifest.json"
 IMAGE_ENCODER = "image_encoder"
 TEXT_ENCODER = "text_encoder"
 DECODER = "decoder"
+DECODER_STEP = "decoder_step"
 VOCODER = "vocoder"
 FEELINGS = "feelings"
 CAPTION_ENCODER = "caption_encoder"
@@ -240,6 +243,47 @@ class CommentarySpec:
                    values.get("colour_version", ""))
 
 
+BILSTM = "bilstm"
+TOKENS = "tokens"
+
+
+@dataclass(frozen=True)
+class DecoderSpec:
+    """How the decoder makes a Mel. ``bilstm`` (the paper's): the ``decoder`` graph maps the two
+    embeddings to the whole normalised Mel. ``tokens``: the ``decoder`` graph maps them to a
+    condition [1, ``hidden``]; the ``step_graph`` is run once per frame with the previous codes
+    [1, ``stages``], the condition, the LSTM state [``layers``, 1, ``hidden``] × 2, Gumbel noise
+    [1, ``stages``, ``codebook_size``] and 1/temperature per stage, and returns the frame's codes,
+    its normalised Mel frame and the new state (engine.engine.Engine.generate_mel)."""
+
+    kind: str = BILSTM
+    frames: int = 896
+    step_graph: str | None = None
+    stages: int = 0
+    codebook_size: int = 0
+    layers: int = 0
+    hidden: int = 0
+    temperatures: tuple[float, ...] = ()
+
+    @property
+    def samples(self) -> bool:
+        """True when every piece is a sample (seeded): a new variation per seed."""
+        return self.kind == TOKENS
+
+    def to_dict(self) -> dict:
+        values = asdict(self)
+        values["temperatures"] = list(self.temperatures)
+        return values
+
+    @classmethod
+    def from_dict(cls, values: dict) -> DecoderSpec:
+        return cls(kind=values.get("kind", BILSTM), frames=int(values.get("frames", 896)),
+                   step_graph=values.get("step_graph"), stages=int(values.get("stages", 0)),
+                   codebook_size=int(values.get("codebook_size", 0)),
+                   layers=int(values.get("layers", 0)), hidden=int(values.get("hidden", 0)),
+                   temperatures=tuple(float(t) for t in values.get("temperatures", ())))
+
+
 def _optional(values: dict | None, cls):
     return None if values is None else cls.from_dict(values)
 
@@ -258,6 +302,7 @@ class Manifest:
     feelings: FeelingsSpec | None = None
     caption_index: CaptionIndexSpec | None = None
     commentary: CommentarySpec | None = None
+    decoder: DecoderSpec = field(default_factory=DecoderSpec)
     files: dict[str, str] = field(default_factory=dict)
     provenance: dict[str, Any] = field(default_factory=dict)
     licences: dict[str, str] = field(default_factory=dict)
@@ -276,6 +321,7 @@ class Manifest:
             "feelings": None if self.feelings is None else self.feelings.to_dict(),
             "caption_index": None if self.caption_index is None else self.caption_index.to_dict(),
             "commentary": None if self.commentary is None else self.commentary.to_dict(),
+            "decoder": self.decoder.to_dict(),
             "files": dict(sorted(self.files.items())),
             "provenance": self.provenance,
             "licences": self.licences,
@@ -295,6 +341,7 @@ class Manifest:
             feelings=_optional(values.get("feelings"), FeelingsSpec),
             caption_index=_optional(values.get("caption_index"), CaptionIndexSpec),
             commentary=_optional(values.get("commentary"), CommentarySpec),
+            decoder=DecoderSpec.from_dict(values.get("decoder") or {}),
             files=dict(values.get("files", {})),
             provenance=dict(values.get("provenance", {})),
             licences=dict(values.get("licences", {})),

@@ -20,7 +20,8 @@ class Piece:
     commentary —, ``prompt``, ``text``, ``mel``; ``image`` is absent when compose was given a
     reading), filled by Engine.compose; vocoding happens lazily while blocks are taken.
     ``gain`` is the loudness normalisation (core/loudness.py) the kiosk applies when it plays
-    the piece; ``reading`` is the painting's reading the prompt was built from.
+    the piece; ``reading`` is the painting's reading the prompt was built from; ``seed`` the
+    sampling seed of a sampling decoder (None for the paper's deterministic one).
     """
 
     prompt: str
@@ -34,6 +35,7 @@ class Piece:
     timings: dict[str, float] = field(default_factory=dict)
     gain: float = 1.0
     reading: Reading | None = None
+    seed: int | None = None
 
     def blocks(self) -> Iterator[np.ndarray]:
         """Audio blocks (float32, mono) in playing order, as the vocoder gives them; the first

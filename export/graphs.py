@@ -10,7 +10,7 @@ from torch import nn
 
 from core.audio_config import AudioConfig
 from core.mel import log_mel
-from engine.manifest import DECODER, FEELINGS, IMAGE_ENCODER, VOCODER
+from engine.manifest import DECODER, DECODER_STEP, FEELINGS, IMAGE_ENCODER, VOCODER
 from export.onnx_export import GraphSource
 
 
@@ -89,6 +89,55 @@ def decoder_source(model: nn.Module, image: torch.Tensor, text: torch.Tensor) ->
     """Projector + BiLSTM decoder in one graph, batch 1, fixed 896 frames; off TensorRT."""
     return GraphSource(DECODER, model, (image, text), ("image_embedding", "text_embedding"),
                        ("mel",), tensorrt=False)
+
+
+class TokenCondition(nn.Module):
+    """Eq. (1)'s projector followed by the token decoder's condition layer: embeddings → [1, H]."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.projector = model.projector
+        self.condition = model.decoder.condition
+
+    def forward(self, image: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
+        return self.condition(self.projector(image, text))
+
+
+class TokenStep(nn.Module):
+    """One sampled frame of the token decoder (TokenMelDecoder.step) as a pure function."""
+
+    def __init__(self, decoder: nn.Module) -> None:
+        super().__init__()
+        self.decoder = decoder
+
+    def forward(self, previous, cond, h0, c0, noise, inverse_temperature):
+        return self.decoder.step(previous, cond, h0, c0, noise, inverse_temperature)
+
+
+def token_decoder_sources(model: nn.Module, image: torch.Tensor,
+                          text: torch.Tensor) -> tuple[GraphSource, GraphSource]:
+    """The condition graph (``decoder``) and the one-frame step graph (``decoder_step``), both
+    off TensorRT (LSTM, see MODEL_NOTES.md) and kept in fp32 (a rounded logit may pick another
+    code, which the parity gate would rightly refuse)."""
+    decoder = model.decoder
+    config = decoder.config
+    condition = TokenCondition(model).eval()
+    with torch.no_grad():
+        cond = condition(image, text)
+    previous, h0, c0 = decoder.initial_state(1)
+    generator = torch.Generator().manual_seed(0)
+    h0 = torch.randn(h0.shape, generator=generator) * 0.1
+    c0 = torch.randn(c0.shape, generator=generator) * 0.1
+    previous = torch.randint(0, config.codebook_size, previous.shape, generator=generator)
+    noise = torch.zeros(1, config.stages, config.codebook_size)
+    inverse = torch.tensor([1.0 / t for t in config.temperatures])
+    step = GraphSource(DECODER_STEP, TokenStep(decoder).eval(),
+                       (previous, cond, h0, c0, noise, inverse),
+                       ("previous_codes", "condition", "h0", "c0", "noise",
+                        "inverse_temperature"), ("codes", "mel_frame", "h1", "c1"),
+                       tensorrt=False, fp16=False)
+    return (GraphSource(DECODER, condition, (image, text), ("image_embedding", "text_embedding"),
+                        ("condition",), tensorrt=False, fp16=False), step)
 
 
 def vocoder_source(generator: nn.Module, audio: AudioConfig, frames: int = 64) -> GraphSource:

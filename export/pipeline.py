@@ -19,9 +19,11 @@ from engine.manifest import (
     FEELINGS,
     IMAGE_ENCODER,
     TEXT_ENCODER,
+    TOKENS,
     VOCODER,
     CaptionIndexSpec,
     CommentarySpec,
+    DecoderSpec,
     FeelingsSpec,
     Manifest,
     VocoderSpec,
@@ -39,6 +41,7 @@ from export.graphs import (
     decoder_source,
     feelings_source,
     receptive_field_frames,
+    token_decoder_sources,
     vocoder_source,
 )
 from export.parity import ParityReport
@@ -141,11 +144,20 @@ class _Exporter:
         self.licences[IMAGE_ENCODER] = encoder_licence(self.specs["image"])
         self.licences[TEXT_ENCODER] = encoder_licence(self.specs["text"])
 
-    def decoder(self) -> None:
+    def decoder(self) -> DecoderSpec:
         image = torch.from_numpy(self.graphs[IMAGE_ENCODER].reference[0][:1])
         text = torch.from_numpy(self.graphs[TEXT_ENCODER].reference[0][:1])
-        self.graph(decoder_source(self.run.model(), image, text))
+        model = self.run.model()
         self.licences["decoder"] = f"{PROJECT_LICENCE}: weights trained by this project"
+        tokens = self.run.config.tokens
+        if not model.samples or tokens is None:
+            self.graph(decoder_source(model, image, text))
+            return DecoderSpec(frames=self.run.config.frames)
+        condition, step = token_decoder_sources(model, image, text)
+        self.graph(condition)
+        self.graph(step)
+        return DecoderSpec(TOKENS, tokens.frames, step.name, tokens.stages, tokens.codebook_size,
+                           tokens.num_layers, tokens.hidden_dim, tokens.temperatures)
 
     def vocoder(self) -> VocoderSpec:
         audio = self.run.audio
@@ -211,7 +223,8 @@ class _Exporter:
                                 len(corpus.entries))
 
     def manifest(self, vocoder: VocoderSpec, feelings: FeelingsSpec | None,
-                 captions: CaptionIndexSpec | None) -> Manifest:
+                 captions: CaptionIndexSpec | None,
+                 decoder: DecoderSpec | None = None) -> Manifest:
         run = self.run
         encoders = {role: spec.to_dict() for role, spec in self.specs.items()}
         if captions is not None:
@@ -232,7 +245,7 @@ class _Exporter:
             graphs={name: g.spec for name, g in self.graphs.items()},
             preprocessing=self.preprocess, tokenizers=self.tokenizers, vocoder=vocoder,
             feelings=feelings, caption_index=captions, commentary=self.commentary,
-            provenance=provenance,
+            decoder=decoder or DecoderSpec(), provenance=provenance,
             licences=self.licences)
 
 
@@ -243,11 +256,11 @@ def export_bundle(options: ExportOptions, progress: Progress | None = None) -> E
     with BundleWriter(options.out) as writer:
         exporter = _Exporter(options, writer, progress)
         exporter.encoders()
-        exporter.decoder()
+        decoder = exporter.decoder()
         vocoder = exporter.vocoder()
         feelings = exporter.feelings()
         captions = exporter.captions()
         progress.step("hashing and writing the manifest")
-        manifest = writer.commit(exporter.manifest(vocoder, feelings, captions))
+        manifest = writer.commit(exporter.manifest(vocoder, feelings, captions, decoder))
     reports = [g.report for g in exporter.graphs.values()]
     return ExportResult(writer.out_dir, manifest, reports, time.perf_counter() - start)

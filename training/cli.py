@@ -31,6 +31,13 @@ _HELP = {
     "num_threads": "CPU threads for PyTorch (default: PyTorch's choice)",
     "init_weights": "start a new run from these weights (safetensors state dict, e.g. from "
     "python -m training.warm_start); ignored on --resume",
+    "objective": "paper: eq. (2) L1 on the Mel with the BiLSTM decoder; tokens: residual-VQ Mel "
+    "codes sampled by an autoregressive LSTM (music that does not average into a drone)",
+    "codebook_size": "tokens: codes per residual-VQ stage",
+    "codebook_stages": "tokens: residual-VQ stages (2 keeps most of real music's movement)",
+    "crop_frames": "tokens: frames per teacher-forced training window",
+    "temperature": "tokens: stage-1 sampling temperature stored in the model (0.95 drones, "
+    "1.25 flickers; stage 2 samples at 1.0)",
 }
 
 
@@ -47,7 +54,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         if name == "init_weights":
             kind = Path
         choices = {"mode": ["full", "text-only", "image-only", "random"],
-                   "model_size": ["paper", "compact", "tiny"]}.get(name)
+                   "model_size": ["paper", "compact", "tiny"],
+                   "objective": ["paper", "tokens"]}.get(name)
         parser.add_argument(flag, type=kind, default=default, choices=choices,
                             help=_HELP[name])
     parser.epilog = f"Paper encoder: {PAPER_ENCODER}. Checkpoints are safetensors, written atomically."

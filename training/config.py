@@ -31,6 +31,11 @@ class TrainConfig:
     resume: bool = False
     num_threads: int | None = None
     init_weights: Path | None = None  # safetensors state dict to start from (training.warm_start)
+    objective: str = "paper"  # paper (eq. 2, BiLSTM) | tokens (Mel-frame codes, training/objectives.py)
+    codebook_size: int = 256  # tokens: codes per residual-VQ stage
+    codebook_stages: int = 2  # tokens: residual stages (MODEL_NOTES: 2 keeps flux 0.208)
+    crop_frames: int = 384  # tokens: teacher-forced window per training example
+    temperature: float = 1.1  # tokens: stage-1 sampling temperature stored with the model
 
     def to_dict(self) -> dict:
         values = asdict(self)

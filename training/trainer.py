@@ -28,11 +28,18 @@ from training.config import TrainConfig
 from training.encoders import EncoderSpec
 from training.features import cache_embeddings, load_cached_embeddings, read_manifest
 from training.feelings import train_feelings
-from training.losses import FrequencyWeightedL1
-from training.models import Art2Music, Art2MusicConfig, InputMode, apply_input_mode
-from training.models.art2music import count_parameters
+from training.models import (
+    TOKEN_DECODER,
+    Art2Music,
+    Art2MusicConfig,
+    InputMode,
+    TokenDecoderConfig,
+    apply_input_mode,
+)
+from training.models.art2music import PAPER_DECODER, count_parameters
 from training.models.decoder import DecoderConfig
 from training.models.projector import ProjectorConfig
+from training.objectives import OBJECTIVES, TOKENS, PaperObjective, TokenObjective
 from training.plots import plot_loss_curves, plot_mel_pair
 
 
@@ -84,18 +91,43 @@ MODEL_SIZES = {"paper": 512, "compact": 192}
 """Hidden width per named size; both keep the paper's 4-layer BiLSTM. `compact` (3.8 M
 parameters) is the CPU-trainable size of the offline default bundle."""
 
+TOKEN_LSTM_SIZES = {"paper": 512, "compact": 256}
+"""Token decoder LSTM width per named size (MODEL_NOTES: 2 × 256 trains in ~20 min on a CPU)."""
+
 
 def build_model_config(config: TrainConfig, image_dim: int, text_dim: int,
                        frames: int) -> Art2MusicConfig:
+    if config.objective not in OBJECTIVES:
+        raise ValueError(f"unknown objective {config.objective!r}; use one of "
+                         f"{', '.join(OBJECTIVES)}.")
+    kind = TOKEN_DECODER if config.objective == TOKENS else PAPER_DECODER
+    temperatures = (config.temperature, 1.0)[: config.codebook_stages]
+    temperatures += (1.0,) * (config.codebook_stages - len(temperatures))
     if config.model_size == "tiny":
-        return Art2MusicConfig.tiny(image_dim=image_dim, text_dim=text_dim, frames=frames)
+        tiny = Art2MusicConfig.tiny(image_dim=image_dim, text_dim=text_dim, frames=frames,
+                                    decoder_kind=kind)
+        if tiny.tokens is None:
+            return tiny
+        tokens = TokenDecoderConfig(**{**tiny.tokens.to_dict(),
+                                       "codebook_size": min(config.codebook_size, 16),
+                                       "stages": config.codebook_stages,
+                                       "temperatures": temperatures})
+        return Art2MusicConfig(tiny.projector, tiny.decoder, kind, tokens)
     hidden = MODEL_SIZES.get(config.model_size)
     if hidden is None:
         raise ValueError(f"unknown model size {config.model_size!r}; use one of "
                          f"{', '.join([*MODEL_SIZES, 'tiny'])}.")
+    tokens = None
+    if kind == TOKEN_DECODER:
+        tokens = TokenDecoderConfig(input_dim=hidden, hidden_dim=TOKEN_LSTM_SIZES[config.model_size],
+                                    codebook_size=config.codebook_size,
+                                    stages=config.codebook_stages, frames=frames,
+                                    temperatures=temperatures)
     return Art2MusicConfig(
         projector=ProjectorConfig(image_dim=image_dim, text_dim=text_dim, hidden_dim=hidden),
         decoder=DecoderConfig(input_dim=hidden, hidden_dim=hidden, frames=frames),
+        decoder_kind=kind,
+        tokens=tokens,
     )
 
 
@@ -136,14 +168,16 @@ class _StopRequest:
 
 
 @torch.no_grad()
-def evaluate_loss(model: Art2Music, data: SplitData, mels: torch.Tensor, loss_fn, mode: str,
+def evaluate_loss(model: Art2Music, data: SplitData, mels: torch.Tensor, objective, mode: str,
                   seed: int, batch_size: int, device: torch.device) -> float:
     model.eval()
     total, count = 0.0, 0
     for start in range(0, len(data.mel_index), batch_size):
         indices = torch.arange(start, min(start + batch_size, len(data.mel_index)))
         image, text, target = batch_inputs(data, mels, indices, mode, seed + 1, start, device)
-        total += loss_fn(model(image, text), target).item() * len(indices)
+        loss = objective.loss(model, image, text, target, data.mel_index[indices], start,
+                              training=False)
+        total += loss.item() * len(indices)
         count += len(indices)
     model.train()
     return total / max(count, 1)
@@ -176,8 +210,6 @@ def train(config: TrainConfig) -> dict:
     print(f"parameters: projector {count_parameters(model.projector):,}, decoder "
           f"{count_parameters(model.decoder):,}, total {count_parameters(model):,}")
     optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
-    loss_fn = FrequencyWeightedL1(model_config.decoder.n_mels, config.weight_min,
-                                  config.weight_max).to(device)
 
     epoch, position, step, best_val = 0, 0, 0, float("inf")
     history: dict[str, list] = {"train_step": [], "train_loss": [], "val_step": [], "val_loss": []}
@@ -192,6 +224,8 @@ def train(config: TrainConfig) -> dict:
     elif config.init_weights is not None:
         model.load_state_dict(load_tensors(config.init_weights))
         print(f"starting from the weights in {config.init_weights}")
+    objective = _objective(config, model, data, device,
+                           fit=resume_state is None and config.init_weights is None)
 
     def sidecar(val_loss: float | None = None) -> dict:
         return {
@@ -225,7 +259,8 @@ def train(config: TrainConfig) -> dict:
                 indices = order[batch * config.batch_size : (batch + 1) * config.batch_size]
                 image, text, target = batch_inputs(train_split, data.mels, indices, mode,
                                                    config.seed, step, device)
-                loss = loss_fn(model(image, text), target)
+                loss = objective.loss(model, image, text, target,
+                                      train_split.mel_index[indices], step)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
@@ -246,7 +281,7 @@ def train(config: TrainConfig) -> dict:
                 break
             # End of epoch: validate, keep the best, plot.
             val_split = data.splits["val"] if len(data.splits["val"].mel_index) else train_split
-            val_loss = evaluate_loss(model, val_split, data.mels, loss_fn, mode, config.seed,
+            val_loss = evaluate_loss(model, val_split, data.mels, objective, mode, config.seed,
                                      config.batch_size, device)
             history["val_step"].append(step)
             history["val_loss"].append(val_loss)
@@ -272,6 +307,19 @@ def train(config: TrainConfig) -> dict:
     if stopped:
         print(f"stopped at step {step}; continue with --resume --out {out}")
     return summary
+
+
+def _objective(config: TrainConfig, model: Art2Music, data: TrainingData, device: torch.device,
+               fit: bool) -> PaperObjective | TokenObjective:
+    """The loss of `config.objective`; for tokens, fits the codebooks on the training clips
+    (unless the weights came from a checkpoint) and prints their ceiling."""
+    if config.objective != TOKENS:
+        return PaperObjective(model.config.n_mels, config.weight_min, config.weight_max, device)
+    objective, report = TokenObjective.prepare(model, data.mels, data.splits["train"].mel_index,
+                                               config.crop_frames, config.seed, fit)
+    model.to(device)
+    print(report.describe())
+    return objective
 
 
 def _fit_feelings(config: TrainConfig, image_spec: EncoderSpec, text_spec: EncoderSpec,

@@ -59,6 +59,8 @@ FULL = {
     "commentary": {"graph": "image_encoder", "vocabulary": "commentary.json", "class_output": "classes",
                    "colour_output": "colour", "colour_features": ["warmth", "brightness"],
                    "colour_version": "v2"},
+    "decoder": {"kind": "tokens", "frames": "448", "step_graph": "decoder_step", "stages": "2",
+                "codebook_size": 256, "layers": 2, "hidden": 256, "temperatures": [1, "1.1"]},
     "files": {"z.onnx": "00ff", "a.json": "aa11"},
     "provenance": {"git": "abc123"},
     "licences": {"decoder": "MIT"},
@@ -136,6 +138,7 @@ def test_minimal_manifest_takes_the_documented_defaults():
     assert m.tokenizers["text_encoder"].pad_id == 0
     assert m.vocoder == VocoderSpec("griffin_lim", None, 0, {})
     assert m.feelings is None and m.caption_index is None and m.commentary is None
+    assert m.decoder.kind == "bilstm" and not m.decoder.samples and m.decoder.step_graph is None
     assert m.files == {} and m.provenance == {} and m.licences == {}
     assert m.referenced_files() == {"d.onnx", "t.json"}
     assert m.to_dict() == {
@@ -154,6 +157,8 @@ def test_minimal_manifest_takes_the_documented_defaults():
         "feelings": None,
         "caption_index": None,
         "commentary": None,
+        "decoder": {"kind": "bilstm", "frames": 896, "step_graph": None, "stages": 0,
+                    "codebook_size": 0, "layers": 0, "hidden": 0, "temperatures": []},
         "files": {},
         "provenance": {},
         "licences": {},
@@ -171,9 +176,13 @@ def test_minimal_specs_take_their_defaults():
 def test_full_manifest_writes_literal_dict_with_files_sorted():
     d = Manifest.from_dict(FULL).to_dict()
     assert list(d) == ["format_version", "audio", "mel_norm", "encoders", "graphs", "preprocessing",
-                       "tokenizers", "vocoder", "feelings", "caption_index", "commentary", "files",
-                       "provenance", "licences"]
+                       "tokenizers", "vocoder", "feelings", "caption_index", "commentary", "decoder",
+                       "files", "provenance", "licences"]
     assert d["format_version"] == 2
+    assert d["decoder"] == {"kind": "tokens", "frames": 448, "step_graph": "decoder_step", "stages": 2,
+                            "codebook_size": 256, "layers": 2, "hidden": 256,
+                            "temperatures": [1.0, 1.1]}
+    assert Manifest.from_dict(FULL).decoder.samples
     assert d["mel_norm"] == {"log_min": -9.5, "log_max": 3.0}
     assert d["encoders"] == {"image": {"name": "tiny"}}
     assert d["audio"]["hop_length"] == 160 and d["audio"]["log_floor"] == 1e-4
