@@ -16,11 +16,14 @@ from torch import nn
 
 
 def fit_residual_codebooks(frames: np.ndarray, stages: int, size: int, seed: int = 0,
-                           max_frames: int = 200_000, iterations: int = 25) -> np.ndarray:
-    """Codebooks [stages, size, n_mels] fitted on `frames` [N, n_mels] (scipy k-means++).
+                           max_frames: int = 100_000, iterations: int = 25,
+                           init_frames: int = 20 * 256) -> np.ndarray:
+    """Codebooks [stages, size, n_mels] fitted on `frames` [N, n_mels] (scipy k-means).
 
     At most `max_frames` frames (a seeded random subset) are used per stage, which bounds time
-    and memory on large corpora.
+    and memory on large corpora. Centroids start from k-means++ on `init_frames` of them:
+    scipy's k-means++ costs O(size² · N): over 8 min for 256 codes on 200 000 frames, against
+    seconds on 5 000.
     """
     frames = np.asarray(frames, dtype=np.float64)
     if frames.ndim != 2 or len(frames) < size:
@@ -32,8 +35,10 @@ def fit_residual_codebooks(frames: np.ndarray, stages: int, size: int, seed: int
     residual = frames.copy()
     books = []
     for stage in range(stages):
-        centroids, labels = kmeans2(residual, size, iter=iterations, minit="++",
-                                    seed=int(rng.integers(2**31)) + stage)
+        subset = residual[rng.choice(len(residual), min(len(residual), max(size, init_frames)),
+                                     replace=False)]
+        start, _ = kmeans2(subset, size, iter=1, minit="++", seed=int(rng.integers(2**31)))
+        centroids, labels = kmeans2(residual, start, iter=iterations, minit="matrix")
         books.append(centroids)
         residual = residual - centroids[labels]
     return np.stack(books).astype(np.float32)
