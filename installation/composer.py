@@ -32,11 +32,14 @@ class EngineLike(Protocol):
     and `compose` as ``export.examples`` and the kiosk-path report of ``main.py eval``, so the
     kiosk plays exactly what they measure (same feelings rule, prompt and loudness gain)."""
 
+    samples: bool
+    """True when the decoder samples: each `compose` with ``seed`` None is a new variation."""
+
     def describe(self, rgb_uint8_hwc: np.ndarray) -> Reading: ...
 
     def compose(self, painting: np.ndarray | Reading, comment: str = "",
                 feelings: Sequence[str] | None = None, *,
-                target_dbfs: float | None = ...) -> Piece: ...
+                target_dbfs: float | None = ..., seed: int | None = ...) -> Piece: ...
 
 
 class EngineState:
@@ -73,6 +76,11 @@ class ComposedPiece:
     audio: np.ndarray
     seconds: float
     """Wall time from request to the last audio block."""
+    comment: str = ""
+    feelings: tuple[str, ...] | None = None
+    """The request's comment and feelings (kept in memory only, for a new variation)."""
+    seed: int | None = None
+    """The sampling seed the piece was drawn with (None: the engine does not sample)."""
 
 
 class _Cancelled(Exception):
@@ -89,11 +97,12 @@ class ComposerThread(QThread):
 
     def __init__(self, engine_factory: Callable[[], EngineLike], player: AudioPlayer,
                  top_k: int = 5, retry_s: float = 30.0, target_dbfs: float | None = None,
-                 log_comments: bool = False, parent=None) -> None:
+                 log_comments: bool = False, seed: int | None = None, parent=None) -> None:
         """`target_dbfs`: bring every piece to this RMS level, estimated from its Mel before
         the first block plays (core/loudness.py); None keeps the vocoder's level.
         `log_comments`: log prompts as composed; False replaces the visitor's comment in them
-        by its length (KioskConfig.log_comments)."""
+        by its length (KioskConfig.log_comments). `seed`: a sampling engine draws every piece
+        with it (KioskConfig.seed, to reproduce a logged piece); None = a new seed each time."""
         super().__init__(parent)
         self.setObjectName("composer")
         self._engine_factory = engine_factory
@@ -102,6 +111,7 @@ class ComposerThread(QThread):
         self._retry_s = retry_s
         self._target_dbfs = target_dbfs
         self._log_comments = log_comments
+        self._seed = seed
         self._requests: queue.Queue[ComposeRequest | None] = queue.Queue()
         self._cancel = threading.Event()
         self._stop = threading.Event()
@@ -112,6 +122,12 @@ class ComposerThread(QThread):
     @property
     def engine(self) -> EngineLike | None:
         return self._engine
+
+    @property
+    def varies(self) -> bool:
+        """True when composing the same request again gives a new variation: the engine
+        samples and no seed is pinned. False also while no engine is loaded."""
+        return self._seed is None and self._engine is not None and self._engine.samples
 
     # -- UI thread ----------------------------------------------------------------------------
     def submit(self, request: ComposeRequest) -> None:
@@ -175,6 +191,10 @@ class ComposerThread(QThread):
                             f"{self._retry_s:g} s.")
             return False
         log.info("Engine loaded in %.1f s.", time.monotonic() - started)
+        if self._seed is not None:
+            log.info("Seed %d pinned by the kiosk config: %s", self._seed,
+                     "a painting gets the same piece every time." if self._engine.samples else
+                     "unused, this bundle's decoder does not sample.")
         self._set_state(EngineState.READY, "Music engine ready.")
         return True
 
@@ -197,10 +217,12 @@ class ComposerThread(QThread):
             raise RuntimeError("that painting is no longer in view")
         self._check()
         piece = engine.compose(reading, request.comment, request.feelings,
-                               target_dbfs=self._target_dbfs)
+                               target_dbfs=self._target_dbfs, seed=self._seed)
         logged = loggable_prompt(piece.prompt, request.comment, reading.text, self._log_comments)
         log.info("Painting %d prompt (%d chars): %s", request.painting_id, len(piece.prompt),
                  logged)
+        if piece.seed is not None:  # with the painting and the prompt, the piece can be redrawn
+            log.info("Painting %d seed %d", request.painting_id, piece.seed)
         if self._target_dbfs is not None:
             log.info("Painting %d loudness gain %+.1f dB", request.painting_id,
                      20 * np.log10(max(piece.gain, 1e-12)))
@@ -222,7 +244,8 @@ class ComposerThread(QThread):
         writer.finish()
         audio = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
         self.piece_ready.emit(ComposedPiece(request.painting_id, writer.id, audio,
-                                            time.monotonic() - started))
+                                            time.monotonic() - started, request.comment,
+                                            request.feelings, piece.seed))
 
     def _set_state(self, state: str, message: str) -> None:
         if state != self.state:

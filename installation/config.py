@@ -109,6 +109,15 @@ class KioskConfig:
     engine_providers: list[str] = field(default_factory=list)
     """ONNX Runtime providers in order of preference; empty = the engine's default."""
     engine_retry_s: float = 30.0
+    seed: int | None = None
+    """Draw every piece with this sampling seed (one from the log's "Painting N seed S"), so a
+    piece can be heard again; None = a new seed per piece, and "Play again" gives a new
+    variation. Only a sampling (``tokens``) bundle uses it."""
+
+    def __post_init__(self) -> None:
+        if self.seed is not None and self.seed < 0:
+            raise ConfigError(f"Setting 'seed' must be 0 or more, not {self.seed}; copy it "
+                              "from a 'Painting N seed S' line of the kiosk log.")
 
     def resolve(self, path: str) -> Path:
         """A config path as an absolute path (relative ones are taken from the repo root)."""
@@ -127,6 +136,8 @@ def _build(cls: type, values: dict[str, Any], where: str) -> Any:
             raise ConfigError(f"Unknown setting '{where}{key}' in the kiosk config; "
                               f"remove it or check the spelling against kiosk.example.toml.")
         default = getattr(cls(), key)
+        if default is None:  # an optional setting: checked as a value of its type
+            default = _OPTIONAL[known[key].type]
         if is_dataclass(default):
             if not isinstance(value, dict):
                 raise ConfigError(f"Setting '{where}{key}' must be a [section] table.")
@@ -134,6 +145,10 @@ def _build(cls: type, values: dict[str, Any], where: str) -> Any:
         else:
             kwargs[key] = _coerce(value, default, f"{where}{key}")
     return cls(**kwargs)
+
+
+_OPTIONAL: dict[str, Any] = {"int | None": 0}
+"""For settings whose default is None, by their annotation: a value of the type they take."""
 
 
 def _coerce(value: Any, default: Any, name: str) -> Any:

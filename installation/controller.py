@@ -183,6 +183,8 @@ class KioskController(QObject):
         ready = state in (EngineState.READY, EngineState.BUSY)
         self.window.preview.composing_text = (
             "Composing…" if ready else "The music engine is not ready yet")
+        if ready:
+            self.window.offer_variations(self.composer.varies)
 
     def _on_feelings(self, painting_id: int, feelings: list[tuple[str, float]]) -> None:
         if painting_id != self.painting_id:
@@ -241,8 +243,17 @@ class KioskController(QObject):
                                    self.window.chips.selected())
 
     def play_again(self) -> None:
+        """A new variation of the last piece (same painting, comment and feelings, a new seed)
+        when the engine samples; otherwise the last piece replayed as it was."""
         piece = self.last_piece
         if piece is None or piece.audio.size == 0:
+            return
+        if self.composer.varies:
+            log.info("New variation of piece %d for painting %d.", piece.piece_id,
+                     piece.painting_id)
+            self.window.mel_view.set_mel(None, "Composing a new variation…")
+            self.composer.submit(ComposeRequest(piece.painting_id, None, piece.comment,
+                                                piece.feelings))
             return
         writer = self.player.play_samples(piece.audio)
         self.piece_id = writer.id
@@ -269,7 +280,7 @@ class KioskController(QObject):
         rate = self.player.sample_rate
         self.window.mel_view.set_progress(piece.played / total)
         if piece.finished:
-            caption = "Finished — tap “Play again”"
+            caption = f"Finished — tap “{self.window.play_again_button.text()}”"
         else:
             caption = f"Now playing · {_clock(piece.played, rate)} / {_clock(total, rate)}"
         if self.window.mel_view.caption != caption:

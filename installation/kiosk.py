@@ -63,7 +63,7 @@ def build_kiosk(config: KioskConfig, engine_factory: Callable[[], EngineLike], *
     loudness = config.audio.loudness_target_dbfs if config.audio.normalise_loudness else None
     composer = ComposerThread(engine_factory, player, config.ui.feelings_top_k,
                               config.engine_retry_s, target_dbfs=loudness,
-                              log_comments=config.log_comments)
+                              log_comments=config.log_comments, seed=config.seed)
     controller = KioskController(config, window, camera, composer, player)
     player.on_status = controller.report_audio_status
     app = QApplication.instance()

@@ -119,6 +119,16 @@ def tiny_bundle(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def tiny_token_bundle(tmp_path_factory) -> Path:
+    """A bundle like `tiny_bundle` but with the sampling token decoder (random codebooks, not
+    trained; Griffin-Lim): its engine `samples`, each seed a new variation. Built once per
+    session in a few seconds; copy before editing."""
+    from tests.export.bundle_fixture import build_tiny_token_bundle
+
+    return build_tiny_token_bundle(tmp_path_factory.mktemp("tiny-token-bundle"))
+
+
+@pytest.fixture(scope="session")
 def tiny_run_dir(tmp_path_factory) -> Path:
     """The tiny training run the bundle is exported from."""
     from tests.export.bundle_fixture import tiny_run

@@ -31,6 +31,9 @@ from installation.ui.preview import LivePreview
 from installation.ui.status_bar import StatusPanel
 
 RIGHT_PANEL_WIDTH = 780
+PLAY_AGAIN = "Play again"
+NEW_VARIATION = "New variation"
+"""The replay button's label when the engine samples: it composes the painting anew."""
 
 _ACTIVITY_EVENTS = {QEvent.Type.MouseButtonPress, QEvent.Type.KeyPress, QEvent.Type.TouchBegin}
 
@@ -63,7 +66,7 @@ class MainWindow(QMainWindow):
         self.comment = CommentBox()
         self.compose_button = QPushButton("Compose")
         self.compose_button.setObjectName("primary")
-        self.play_again_button = QPushButton("Play again")
+        self.play_again_button = QPushButton(PLAY_AGAIN)
         self.volume = QSlider(Qt.Orientation.Horizontal)
         self.volume.setRange(0, 100)
         self.volume.setValue(round(volume * 100))
@@ -170,6 +173,11 @@ class MainWindow(QMainWindow):
         """A painting is in view and known to the engine: comments can be composed (also when
         the bundle offers no feeling chips)."""
         self.compose_button.setEnabled(on)
+
+    def offer_variations(self, on: bool) -> None:
+        """The replay button says "New variation" (the engine draws a new piece of the same
+        painting) or "Play again" (the same piece is replayed)."""
+        self.play_again_button.setText(NEW_VARIATION if on else PLAY_AGAIN)
 
     def set_part_status(self, part: str, level: str, message: str) -> None:
         """``part``: "camera" | "audio" | "engine"; ``level``: ok/busy/warn/error/idle."""

@@ -14,6 +14,7 @@ from pathlib import Path
 import training.encoders.torchvision_ops  # noqa: F401  (before open_clip)
 from core.audio_config import DEFAULT_AUDIO, DEFAULT_MEL_NORM, AudioConfig
 from tests.conftest import register_tiny_open_clip
+from training.models.art2music import PAPER_DECODER, TOKEN_DECODER
 
 TINY_FRAMES = 32
 TINY_AUDIO: AudioConfig = replace(DEFAULT_AUDIO, frames=TINY_FRAMES)
@@ -48,20 +49,28 @@ def write_captions(path: Path) -> Path:
 
 
 def make_run(root: Path, image_spec: dict, text_spec: dict, image_dim: int, text_dim: int,
-             seed: int = 0) -> Path:
-    """A training run directory with a tiny Art2Music checkpoint and sidecar."""
+             seed: int = 0, decoder_kind: str = PAPER_DECODER) -> Path:
+    """A training run directory with a tiny Art2Music checkpoint and sidecar, untrained.
+
+    ``decoder_kind=TOKEN_DECODER``: the sampling token decoder, its codebooks filled with random
+    Mel frames (a trained run fits them to the data; untrained, they would all be zero)."""
     import torch
 
     from training.checkpoint import save_checkpoint
     from training.models import Art2Music, Art2MusicConfig
 
     torch.manual_seed(seed)
-    config = Art2MusicConfig.tiny(image_dim=image_dim, text_dim=text_dim, frames=TINY_FRAMES)
+    config = Art2MusicConfig.tiny(image_dim=image_dim, text_dim=text_dim, frames=TINY_FRAMES,
+                                  decoder_kind=decoder_kind)
+    model = Art2Music(config)
+    if model.samples:
+        books = model.decoder.codebook.books
+        model.decoder.codebook.set_books(torch.rand(books.shape) - 0.5)
     sidecar = {"model_config": config.to_dict(),
                "encoders": {"image": image_spec, "text": text_spec},
                "audio": TINY_AUDIO.to_dict(), "mel_norm": DEFAULT_MEL_NORM.to_dict(),
                "epoch": 1, "step": 7, "val_loss": 0.25}
-    save_checkpoint(root / "checkpoints", "best", Art2Music(config), sidecar)
+    save_checkpoint(root / "checkpoints", "best", model, sidecar)
     return root
 
 
@@ -100,3 +109,17 @@ def build_tiny_bundle(root: Path) -> Path:
                                 caption_encoder="open_clip:tiny-ViT")
         _BUNDLES["hifigan"] = export_bundle(options).bundle
     return _BUNDLES["hifigan"]
+
+
+def build_tiny_token_bundle(root: Path) -> Path:
+    """tiny CLIP + tiny Art2Music with the sampling token decoder (random codebooks, not
+    trained) + Griffin-Lim: a bundle whose engine `samples`, each seed a new variation."""
+    if "tokens" not in _BUNDLES:
+        from export.pipeline import ExportOptions, export_bundle
+
+        register_tiny_open_clip()
+        run = make_run(root / "run", TINY_CLIP_SPEC, TINY_CLIP_SPEC, 32, 32,
+                       decoder_kind=TOKEN_DECODER)
+        options = ExportOptions(checkpoint=run, out=root / "bundle", vocoder="griffin_lim")
+        _BUNDLES["tokens"] = export_bundle(options).bundle
+    return _BUNDLES["tokens"]

@@ -122,6 +122,8 @@ class FakeEngine:
     kiosk pieces only. Its audio is a tone whose pitch follows the painting's brightness."""
 
     audio = DEFAULT_AUDIO
+    samples = False
+    """Deterministic, like the paper's decoder: the same request gives the same piece."""
 
     def __init__(self, chunk_frames: int = 64, delay_s: float = 0.0, commentary: str = "") -> None:
         self.chunk_frames = chunk_frames
@@ -138,7 +140,7 @@ class FakeEngine:
 
     def compose(self, painting: np.ndarray | Reading, comment: str = "",
                 feelings: Sequence[str] | None = None, *, chunk_frames: int | None = None,
-                target_dbfs: float | None = -20.0) -> Piece:
+                target_dbfs: float | None = -20.0, seed: int | None = None) -> Piece:
         """Like Engine.compose, with the engine's own rules for feelings and commentary."""
         reading = painting if isinstance(painting, Reading) else self.describe(painting)
         labels = prompt_feelings(reading.feelings, feelings)

@@ -117,7 +117,7 @@ def with_an_ideal_vocoder(engine: Engine | FakeEngine, audio: np.ndarray) -> Eng
         for start in range(0, audio.size, chunk):
             yield audio[start:start + chunk]
 
-    engine.generate_mel = lambda image_embedding, text_embedding: log_mel(audio)
+    engine.generate_mel = lambda image_embedding, text_embedding, seed=None: log_mel(audio)
     engine.vocode_stream = vocode_stream
     return engine
 

@@ -50,12 +50,22 @@ def test_settings_are_read_and_typed(tmp_path):
     ("[audio]\nblock_size = 1024.5\n", "'audio.block_size' must be a whole number"),
     ("camera = 3\n", "'camera' must be a [section] table"),
     ("[camera\n", "is not valid TOML"),
+    ("seed = 12.5\n", "'seed' must be a whole number"),
+    ("seed = \"lucky\"\n", "'seed' must be a number"),
+    ("seed = -3\n", "'seed' must be 0 or more"),
 ])
 def test_bad_files_are_refused_in_one_sentence(tmp_path, text, message):
     path = tmp_path / "bad.toml"
     path.write_text(text, encoding="utf-8")
     with pytest.raises(ConfigError, match=message.replace("[", r"\[")):
         load_config(path)
+
+
+def test_a_seed_can_be_pinned_and_is_unset_by_default(tmp_path):
+    assert KioskConfig().seed is None
+    path = tmp_path / "k.toml"
+    path.write_text("seed = 1234\n", encoding="utf-8")
+    assert load_config(path).seed == 1234
 
 
 def test_missing_file(tmp_path):
