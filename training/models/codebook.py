@@ -34,7 +34,7 @@ def fit_residual_codebooks(frames: np.ndarray, stages: int, size: int, seed: int
         frames = frames[rng.choice(len(frames), max_frames, replace=False)]
     residual = frames.copy()
     books = []
-    for stage in range(stages):
+    for _ in range(stages):
         subset = residual[rng.choice(len(residual), min(len(residual), max(size, init_frames)),
                                      replace=False)]
         start, _ = kmeans2(subset, size, iter=1, minit="++", seed=int(rng.integers(2**31)))
