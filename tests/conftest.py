@@ -14,6 +14,10 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# One OpenMP thread for PyTorch here and in every subprocess a test starts (set it to override):
+# the tests' models are tiny, and on a shared 2-core machine a second thread waits at every
+# barrier for a busy core (tests/export + tests/bench took 94 s with two, 60 s with one).
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ARTIFACTS = Path(__file__).parent / "_artifacts"
