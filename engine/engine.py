@@ -88,7 +88,8 @@ class Engine:
             cache_root=Path(cache_dir) if cache_dir else bundle.directory / CACHE_DIR_NAME,
             intra_op_threads=intra_op_threads,
             shape_ranges=_shape_ranges(manifest, DEFAULT_CHUNK_FRAMES),
-            spinning_graphs=frozenset({DECODER, manifest.decoder.step_graph or DECODER}),
+            spinning_graphs=frozenset({DECODER}),
+            single_thread_graphs=frozenset({manifest.decoder.step_graph} - {None}),
         )
         sessions = {
             name: GraphSession(name, bundle.path(spec.file), spec,

@@ -33,6 +33,10 @@ class SessionSettings:
     """Graphs whose thread pool may spin between kernels: the BiLSTM decoder runs thousands of
     tiny sequential steps (0.38 s spinning vs 0.59 s sleeping, 2 cores); every other pool
     sleeps when idle so that it leaves the cores to the UI, audio and the other graphs."""
+    single_thread_graphs: frozenset[str] = frozenset()
+    """Graphs run on one thread without spinning: the token decoder's one-frame step is a chain
+    of small matrix-vector products where a second thread only adds hand-over cost (896 steps:
+    0.51 s on one thread vs 0.84 s on two, spinning; 2-core CPU under load)."""
 
 
 def _provider_entry(name: str, graph: str, spec: GraphSpec, file_hashes: Sequence[str],
@@ -74,8 +78,9 @@ class GraphSession:
                 wanted: Sequence[str]) -> ort.InferenceSession:
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.intra_op_num_threads = settings.intra_op_threads
-        spinning = "1" if self.graph in settings.spinning_graphs else "0"
+        single = self.graph in settings.single_thread_graphs
+        options.intra_op_num_threads = 1 if single else settings.intra_op_threads
+        spinning = "1" if self.graph in settings.spinning_graphs and not single else "0"
         options.add_session_config_entry("session.intra_op.allow_spinning", spinning)
         options.log_severity_level = 3
         remaining = list(wanted)
