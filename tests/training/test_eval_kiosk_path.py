@@ -4,8 +4,6 @@ the painting / comment shares of the variation, composed through Engine.compose.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -47,12 +45,11 @@ def test_paintings_come_from_folders_files_and_jsonl(tmp_path):
 
 
 def test_main_eval_with_a_bundle_writes_the_kiosk_path_report(tiny_bundle, tmp_path, capsys):
-    # the musicality report (on by default) has its own test, tests/training/test_musicality.py
-    command = [sys.executable, "main.py", "eval", "--bundle", str(tiny_bundle), "--out",
-               str(tmp_path), "--limit", "3", "--no-musicality"]
-    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert "distinct prompts" in result.stdout
+    # in this process: tests/training/test_musicality.py runs `main.py eval --bundle` itself,
+    # and tests the musicality report (on by default)
+    assert main.main(["eval", "--bundle", str(tiny_bundle), "--out", str(tmp_path),
+                      "--limit", "3", "--no-musicality"]) == 0
+    assert "distinct prompts" in capsys.readouterr().out
     report = json.loads((tmp_path / "kiosk_path" / "kiosk_path.json").read_text())
     assert len(report["paintings"]) == 3 and len(report["distances"]) == 3
     assert report["paintings"][0]["prompt"].startswith("Art Commentary: ")
@@ -62,6 +59,5 @@ def test_main_eval_with_a_bundle_writes_the_kiosk_path_report(tiny_bundle, tmp_p
     for name in ("kiosk_path_paintings.csv", "kiosk_path_distances.csv", "kiosk_path.png"):
         assert (tmp_path / "kiosk_path" / name).stat().st_size > 0
     assert not (tmp_path / "musicality").exists()
-    # in this process: tests/test_main_cli.py runs main.py itself for every sub-command
     assert main.main(["eval", "--out", str(tmp_path)]) == 2
     assert "--bundle" in capsys.readouterr().out
