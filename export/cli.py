@@ -39,7 +39,20 @@ _HELP = {
     "commentary_words": "curated word map of the art commentary (ImageNet classes → painting "
                         "words, look thresholds); default assets/data/painting_words.v1.json",
     "open_clip_config": "folder of extra open_clip model configs (JSON), e.g. a test model",
+    "temperatures": "token decoder only: sampling temperature per codebook stage, comma "
+                    "separated (e.g. 1.0,0.9); default: the ones the run was trained with",
 }
+
+
+def _temperatures(text: str) -> tuple[float, ...]:
+    try:
+        values = tuple(float(t) for t in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"give temperatures as numbers, e.g. 1.0,0.9 (got "
+                                         f"{text!r})") from None
+    if not values or any(not 0.05 <= t <= 5.0 for t in values):
+        raise argparse.ArgumentTypeError(f"temperatures must lie in [0.05, 5], got {text!r}")
+    return values
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -56,6 +69,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--feelings-head", type=Path, default=None, help=_HELP["feelings_head"])
     parser.add_argument("--commentary-words", type=Path, default=None,
                         help=_HELP["commentary_words"])
+    parser.add_argument("--temperatures", type=_temperatures, default=None,
+                        help=_HELP["temperatures"])
     parser.add_argument("--open-clip-config", type=Path, action="append", default=[],
                         help=_HELP["open_clip_config"])
 
@@ -108,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
         checkpoint=args.checkpoint, out=args.out, vocoder=args.vocoder, fp16=args.fp16,
         parity_tol=args.parity_tol, captions=args.captions,
         caption_encoder=args.caption_encoder, feelings_head=args.feelings_head,
-        commentary_words=args.commentary_words)
+        commentary_words=args.commentary_words, temperatures=args.temperatures)
     columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
     try:
         with Progress(*columns, console=console, transient=False) as progress:

@@ -87,6 +87,9 @@ class ExportOptions:
     feelings_head: str | Path | nn.Module | None = None
     commentary_words: Path | None = None
     """Curated word map of the art commentary (default assets/data/painting_words.v1.json)."""
+    temperatures: tuple[float, ...] | None = None
+    """Token decoder: sampling temperature per stage written to the manifest (default: the
+    run's own)."""
 
 
 @dataclass
@@ -156,8 +159,12 @@ class _Exporter:
         condition, step = token_decoder_sources(model, image, text)
         self.graph(condition)
         self.graph(step)
+        temperatures = self.options.temperatures or tokens.temperatures
+        if len(temperatures) != tokens.stages:
+            raise ExportError(f"give one temperature per codebook stage ({tokens.stages}), got "
+                              f"{len(temperatures)}: {temperatures}")
         return DecoderSpec(TOKENS, tokens.frames, step.name, tokens.stages, tokens.codebook_size,
-                           tokens.num_layers, tokens.hidden_dim, tokens.temperatures)
+                           tokens.num_layers, tokens.hidden_dim, tuple(temperatures))
 
     def vocoder(self) -> VocoderSpec:
         audio = self.run.audio

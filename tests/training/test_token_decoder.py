@@ -156,7 +156,8 @@ def token_bundle(token_run, tmp_path_factory) -> Path:
     from export.pipeline import ExportOptions, export_bundle
 
     out = tmp_path_factory.mktemp("token-bundle") / "bundle"
-    export_bundle(ExportOptions(checkpoint=token_run, out=out, vocoder="griffin_lim", fp16=True))
+    export_bundle(ExportOptions(checkpoint=token_run, out=out, vocoder="griffin_lim", fp16=True,
+                                temperatures=(1.0, 0.9)))
     return out
 
 
@@ -167,7 +168,7 @@ def test_the_bundle_records_the_sampling_decoder(token_bundle):
     spec = manifest.decoder
     assert (spec.kind, spec.step_graph, spec.stages, spec.codebook_size) == (
         "tokens", "decoder_step", 2, 16)
-    assert spec.temperatures == (1.1, 1.0)
+    assert spec.temperatures == (1.0, 0.9)  # export's --temperatures, not the run's (1.1, 1.0)
     assert manifest.graphs["decoder_step"].weights == "fp32"
     assert [t.name for t in manifest.graphs["decoder_step"].outputs] == [
         "codes", "mel_frame", "h1", "c1"]
@@ -193,7 +194,7 @@ def test_the_engine_samples_what_the_torch_decoder_samples_with_the_same_noise(t
     rng = np.random.default_rng(11)
     uniform = rng.random((896, 1, 2, 16), dtype=np.float32)
     noise = torch.from_numpy(-np.log(-np.log(np.clip(uniform, 1e-10, 1.0 - 1e-7))))
-    inverse = torch.tensor([1 / 1.1, 1.0])
+    inverse = torch.tensor([1 / 1.0, 1 / 0.9])
     frames = []
     with torch.no_grad():
         cond = decoder.condition(model.projector(torch.from_numpy(image)[None],
@@ -218,3 +219,24 @@ def test_compose_records_the_seed_and_play_again_is_a_new_variation(token_bundle
     fresh = engine.compose(first.reading)
     assert fresh.seed is not None and fresh.seed != 5
     assert float(np.abs(fresh.log_mel - first.log_mel).mean()) > 0.01
+
+
+def test_export_refuses_temperatures_that_do_not_fit_the_stages(token_run, tmp_path):
+    from export.errors import ExportError
+    from export.pipeline import ExportOptions, export_bundle
+
+    with pytest.raises(ExportError, match="one temperature per codebook stage"):
+        export_bundle(ExportOptions(checkpoint=token_run, out=tmp_path / "b",
+                                    vocoder="griffin_lim", temperatures=(1.0,)))
+    assert not (tmp_path / "b" / "manifest.json").exists()
+
+
+@pytest.mark.parametrize("text", ["hot", "0", "1.0,,0.9", "9"])
+def test_the_temperatures_flag_refuses_nonsense(text):
+    import argparse
+
+    from export.cli import _temperatures
+
+    with pytest.raises(argparse.ArgumentTypeError):
+        _temperatures(text)
+    assert _temperatures("1.0,0.9") == (1.0, 0.9)
