@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from core.audio_config import AudioConfig
-from core.loudness import DEFAULT_TARGET_DBFS, normalising_gain
+from core.loudness import DEFAULT_TARGET_DBFS, STREAMED_LOUDNESS_SECONDS, normalising_gain
 from core.mel import denormalize
 from core.prompt import build_prompt as compose_prompt
 from core.prompt import clean_text
@@ -19,6 +19,7 @@ from engine.bundle import Bundle
 from engine.captions import CaptionIndex, CaptionMatch
 from engine.commentary import Commentary, Vocabulary, build_commentary, raw_features
 from engine.errors import EngineError
+from engine.growing_mel import GrowingMel
 from engine.manifest import (
     DECODER,
     IMAGE_ENCODER,
@@ -40,6 +41,10 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_CHUNK_FRAMES = 64
 """Streamed block size: 64 frames = 16 384 samples ≈ 0.74 s at 22.05 kHz."""
+
+MEL_CHUNK_FRAMES = 16
+"""Frames a sampling decoder generates at a time for a streamed piece (≈ 0.19 s of audio, ≈ 10 ms
+of step-graph runs): the first block waits for at most 15 frames more than it needs."""
 
 
 def _shape_ranges(manifest: Manifest, chunk_frames: int) -> dict[str, ShapeRange]:
@@ -257,57 +262,104 @@ class Engine:
         """Natural-log Mel [n_mels, frames]: the decoder's normalised output, de-normalised.
 
         A sampling (``tokens``) decoder draws the piece with `seed` (a fresh one when None); the
-        same seed and embeddings give the same Mel. The paper's decoder ignores `seed`.
+        same seed and embeddings give the same Mel, the same as `mel_chunks` joined. The paper's
+        decoder ignores `seed`.
         """
+        spec = self.manifest.decoder
+        if spec.samples:
+            return np.concatenate(list(self.mel_chunks(image_embedding, text_embedding, seed,
+                                                       spec.frames)), axis=1)
+        return denormalize(self._decode(image_embedding, text_embedding)[0],
+                           self.manifest.mel_norm)
+
+    def mel_chunks(self, image_embedding: np.ndarray, text_embedding: np.ndarray,
+                   seed: int | None = None, chunk_frames: int = MEL_CHUNK_FRAMES
+                   ) -> Iterator[np.ndarray]:
+        """Natural-log Mel chunks [n_mels, ≤ `chunk_frames`] in order; joined, they are
+        `generate_mel`'s Mel for the same seed, frame for frame.
+
+        The decoder graph runs now. A sampling decoder's step graph runs while the chunks are
+        taken (one run per frame, so the first chunk comes after `chunk_frames` runs, not the
+        piece's); the paper's decoder makes the whole Mel at once and it is handed out in cuts.
+        """
+        if chunk_frames < 1:
+            raise EngineError(f"chunk_frames must be ≥ 1, got {chunk_frames}; pass a positive "
+                              "chunk size.")
+        outputs = self._decode(image_embedding, text_embedding)
+        spec = self.manifest.decoder
+        if spec.samples:
+            return self._sample_chunks(spec, outputs, self.new_seed() if seed is None else seed,
+                                       chunk_frames)
+        mel = denormalize(outputs[0], self.manifest.mel_norm)
+        return (mel[:, start:start + chunk_frames]
+                for start in range(0, mel.shape[-1], chunk_frames))
+
+    def stream_mel(self, image_embedding: np.ndarray, text_embedding: np.ndarray,
+                   seed: int | None = None) -> GrowingMel:
+        """The piece's Mel as a `GrowingMel`, generated as it is read (`mel_chunks` in chunks
+        of `MEL_CHUNK_FRAMES`): `vocode_stream` takes it and asks each block's frames in turn."""
+        spec = self.manifest.decoder
+        if not spec.samples:
+            mel = self.generate_mel(image_embedding, text_embedding)
+            return GrowingMel(iter([mel]), *mel.shape)
+        return GrowingMel(self.mel_chunks(image_embedding, text_embedding, seed),
+                          self.audio.n_mels, spec.frames)
+
+    def _decode(self, image_embedding: np.ndarray, text_embedding: np.ndarray) -> np.ndarray:
+        """One run of the decoder graph: the normalised Mel [1, n_mels, frames], or for a
+        sampling decoder the condition [1, hidden]."""
         session = self._session(DECODER)
         image_name, text_name = session.input_names
         feeds = {image_name: self._check(image_embedding, DECODER, 0),
                  text_name: self._check(text_embedding, DECODER, 1)}
-        outputs = session.run(feeds)[0]
-        spec = self.manifest.decoder
-        if spec.samples:
-            normalised = self._sample_codes(spec, outputs, self.new_seed() if seed is None
-                                            else seed)
-        else:
-            normalised = outputs[0]
-        return denormalize(normalised, self.manifest.mel_norm)
+        return session.run(feeds)[0]
 
-    def _sample_codes(self, spec: DecoderSpec, condition: np.ndarray, seed: int) -> np.ndarray:
-        """Normalised Mel [n_mels, frames], one run of the step graph per frame: the previous
-        frame's codes and the LSTM state go in, the sampled codes, their Mel frame and the new
-        state come out (Gumbel-max sampling, noise drawn here from `seed`)."""
+    def _sample_chunks(self, spec: DecoderSpec, condition: np.ndarray, seed: int,
+                       chunk_frames: int) -> Iterator[np.ndarray]:
+        """Natural-log Mel chunks, one run of the step graph per frame: the previous frame's
+        codes and the LSTM state go in, the sampled codes, their normalised Mel frame and the
+        new state come out (Gumbel-max sampling, noise drawn here from `seed`, chunk by chunk:
+        the generator's stream is the same as one draw for the whole piece)."""
         step = self._session(spec.step_graph or "")
         rng = np.random.default_rng(seed)
-        uniform = rng.random((spec.frames, 1, spec.stages, spec.codebook_size), dtype=np.float32)
-        noise = -np.log(-np.log(np.clip(uniform, 1e-10, 1.0 - 1e-7)))
         names = step.input_names
         state_shape = (spec.layers, 1, spec.hidden)
         previous = np.full((1, spec.stages), spec.codebook_size, dtype=np.int64)
         h, c = np.zeros(state_shape, np.float32), np.zeros(state_shape, np.float32)
         inverse = np.asarray([1.0 / t for t in spec.temperatures], dtype=np.float32)
         cond = np.asarray(condition, dtype=np.float32).reshape(1, -1)
-        mel = np.empty((self.audio.n_mels, spec.frames), dtype=np.float32)
-        for t in range(spec.frames):
-            previous, frame, h, c = step.run(dict(zip(names, (previous, cond, h, c, noise[t],
-                                                              inverse), strict=True)))
-            mel[:, t] = frame[0]
-        return mel
+        for start in range(0, spec.frames, chunk_frames):
+            count = min(chunk_frames, spec.frames - start)
+            uniform = rng.random((count, 1, spec.stages, spec.codebook_size), dtype=np.float32)
+            noise = -np.log(-np.log(np.clip(uniform, 1e-10, 1.0 - 1e-7)))
+            mel = np.empty((self.audio.n_mels, count), dtype=np.float32)
+            for t in range(count):
+                previous, frame, h, c = step.run(dict(zip(names, (previous, cond, h, c, noise[t],
+                                                                  inverse), strict=True)))
+                mel[:, t] = frame[0]
+            yield denormalize(mel, self.manifest.mel_norm)
 
-    def _check_mel(self, log_mel: np.ndarray) -> np.ndarray:
-        array = np.asarray(log_mel, dtype=np.float32)
-        if array.ndim != 2 or array.shape[0] != self.audio.n_mels or array.shape[1] < 1:
+    def _check_mel(self, log_mel: np.ndarray | GrowingMel) -> np.ndarray | GrowingMel:
+        array = log_mel if isinstance(log_mel, GrowingMel) else np.asarray(log_mel, np.float32)
+        shape = array.shape
+        if len(shape) != 2 or shape[0] != self.audio.n_mels or shape[1] < 1:
             raise EngineError(f"log-Mel must have shape [{self.audio.n_mels}, frames], got "
-                              f"{array.shape}; pass generate_mel's output.")
+                              f"{shape}; pass generate_mel's output.")
         return array
 
     def vocode(self, log_mel: np.ndarray) -> np.ndarray:
         """Waveform [frames · hop] float32 of a natural-log Mel, in one pass."""
-        return np.asarray(self._vocoder(self._check_mel(log_mel)), dtype=np.float32)
+        mel = self._check_mel(log_mel)
+        if isinstance(mel, GrowingMel):
+            mel = mel.complete()
+        return np.asarray(self._vocoder(mel), dtype=np.float32)
 
-    def vocode_stream(self, log_mel: np.ndarray,
+    def vocode_stream(self, log_mel: np.ndarray | GrowingMel,
                       chunk_frames: int = DEFAULT_CHUNK_FRAMES) -> Iterator[np.ndarray]:
         """Audio blocks of `chunk_frames` · hop samples in order, each vocoded with the bundle's
         context frames on both sides; the first block costs one chunk, not the whole piece.
+        A `GrowingMel` (`stream_mel`) is generated as the blocks need it: block [a, b) waits for
+        frames up to b + context, and the blocks are those of the complete Mel.
 
         Joined, they equal `vocode`: for the ONNX HiFi-GAN within ``STREAM_ATOL`` = 1e-5 max
         abs difference; for Griffin-Lim (cross-faded at block joins) the log-Mel stays within
@@ -316,6 +368,20 @@ class Engine:
         return stream_vocode(self._vocoder, self._check_mel(log_mel), self.audio.hop_length,
                              chunk_frames, self.manifest.vocoder.context_frames,
                              self._vocoder.crossfade)
+
+    def gain(self, log_mel: np.ndarray | GrowingMel,
+             target_dbfs: float | None = DEFAULT_TARGET_DBFS,
+             window_seconds: float = STREAMED_LOUDNESS_SECONDS) -> float:
+        """The loudness gain `compose` gives a piece (core/loudness.py; 1 when `target_dbfs` is
+        None): from its whole Mel, or for a `GrowingMel` from its first `window_seconds`
+        (generated now if they are not yet), so that a streamed piece's first block need not
+        wait for the whole Mel (core.loudness.STREAMED_LOUDNESS_SECONDS says why 2 s)."""
+        if target_dbfs is None:
+            return 1.0
+        if isinstance(log_mel, GrowingMel):
+            frames = max(1, round(window_seconds * self.audio.sample_rate / self.audio.hop_length))
+            log_mel = log_mel.until(frames)[:, :frames]
+        return normalising_gain(log_mel, self.audio, target_dbfs)
 
     def compose(self, painting: np.ndarray | Reading, comment: str = "",
                 feelings: Sequence[str] | None = None,
@@ -330,6 +396,11 @@ class Engine:
         `comment` joins (or replaces) the art commentary; `target_dbfs` None keeps the
         vocoder's level (gain 1). A sampling decoder draws the piece with `seed` (a fresh one
         when None, recorded in ``Piece.seed``): compose again for a new variation.
+
+        A sampling decoder's piece is streamed: compose runs the decoder graph (the condition)
+        and the step graph only for the frames the loudness gain reads (`gain`: the first
+        2 s; none with `target_dbfs` None); the blocks generate the rest as they are taken,
+        and ``Piece.log_mel`` finishes it for whoever needs the whole Mel, once.
         """
         timings: dict[str, float] = {}
 
@@ -344,12 +415,16 @@ class Engine:
         labels = prompt_feelings(reading.feelings, feelings)
         prompt = timed("prompt", self.prompt, reading, comment, labels)
         text = timed("text", self.encode_text, prompt)
-        if self.samples and seed is None:
-            seed = self.new_seed()
-        log_mel = timed("mel", self.generate_mel, reading.image_embedding, text, seed)
-        gain = 1.0 if target_dbfs is None else normalising_gain(log_mel, self.audio, target_dbfs)
+        log_mel: np.ndarray | GrowingMel
+        if self.samples:
+            seed = self.new_seed() if seed is None else seed
+            log_mel = timed("mel", self.stream_mel, reading.image_embedding, text, seed)
+            gain = timed("loudness", self.gain, log_mel, target_dbfs)
+        else:
+            log_mel = timed("mel", self.generate_mel, reading.image_embedding, text, seed)
+            gain = self.gain(log_mel, target_dbfs)
         return Piece(prompt=prompt, feelings=labels, image_embedding=reading.image_embedding,
-                     text_embedding=text, log_mel=log_mel, sample_rate=self.audio.sample_rate,
+                     text_embedding=text, mel=log_mel, sample_rate=self.audio.sample_rate,
                      hop_length=self.audio.hop_length,
                      stream=partial(self.vocode_stream, chunk_frames=chunk_frames),
                      timings=timings, gain=float(gain), reading=reading,

@@ -11,6 +11,10 @@ Stated tolerances (tests/engine/test_streaming.py checks both on the tiny bundle
   absolute, for any chunk size ≥ 1 frame.
 - Griffin-Lim: the joined blocks keep the one-pass log-Mel within ``GRIFFIN_LIM_MEL_TOL``
   (0.5 nats) mean absolute difference (the samples differ, as each block has its own phase).
+
+The Mel may still be growing (engine.growing_mel, a sampling decoder): block [a, b) asks for
+frames up to b + c before it is vocoded, so the first block waits for b + c frames, not the
+piece; every window holds the same frames as in a one-pass stream, so the blocks are the same.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.errors import EngineError
+from engine.growing_mel import GrowingMel
 
 VocodeFn = Callable[[np.ndarray], np.ndarray]
 
@@ -54,12 +59,15 @@ def chunk_windows(frames: int, chunk_frames: int, context_frames: int) -> list[C
     return windows
 
 
-def stream_vocode(vocode: VocodeFn, log_mel: np.ndarray, hop: int, chunk_frames: int,
-                  context_frames: int, crossfade: int = 0) -> Iterator[np.ndarray]:
-    """Audio blocks (float32, chunk_frames · hop samples, the last may be shorter), in order."""
+def stream_vocode(vocode: VocodeFn, log_mel: np.ndarray | GrowingMel, hop: int,
+                  chunk_frames: int, context_frames: int, crossfade: int = 0
+                  ) -> Iterator[np.ndarray]:
+    """Audio blocks (float32, chunk_frames · hop samples, the last may be shorter), in order;
+    a growing Mel is generated up to each window's end just before the window is vocoded."""
     tail: np.ndarray | None = None
     for window in chunk_windows(log_mel.shape[-1], chunk_frames, context_frames):
-        audio = np.asarray(vocode(log_mel[:, window.lo:window.hi]), dtype=np.float32)
+        mel = log_mel.until(window.hi) if isinstance(log_mel, GrowingMel) else log_mel
+        audio = np.asarray(vocode(mel[:, window.lo:window.hi]), dtype=np.float32)
         begin, end = (window.start - window.lo) * hop, (window.stop - window.lo) * hop
         block = audio[begin:end].copy()
         if tail is not None and crossfade:

@@ -3,6 +3,11 @@
 It loads the engine (retrying while the bundle is missing or broken), then serves compose
 requests one at a time. The newest request wins: submitting one cancels the one in progress,
 whose audio stops being streamed (the mixer crossfades to the new piece when it starts).
+
+A sampling decoder's piece is streamed (engine.Piece.streamed): its Mel is generated block by
+block while the first blocks already play. The composer then sends the frames made so far
+(``mel_growing``) before each block, and the whole Mel (``mel_ready``) once the last frame is
+made; a Mel made at once goes out whole (``mel_ready``) before the first block, as always.
 """
 
 from __future__ import annotations
@@ -67,6 +72,17 @@ class ComposedMel:
     prompt: str
     log_prompt: str
     """The prompt as the kiosk log may show it (the comment redacted unless ``log_comments``)."""
+    frames: int = 0
+    """Mel frames of the whole piece (0: all of ``log_mel``); ``log_mel`` holds fewer while a
+    streamed piece is being generated."""
+
+    @property
+    def total_frames(self) -> int:
+        return self.frames or int(self.log_mel.shape[-1])
+
+    @property
+    def complete(self) -> bool:
+        return self.log_mel.shape[-1] == self.total_frames
 
 
 @dataclass(frozen=True)
@@ -91,7 +107,8 @@ class ComposerThread(QThread):
     engine_status = pyqtSignal(str, str)  # EngineState, one-sentence message
     feelings_ready = pyqtSignal(int, object)  # painting_id, list[(feeling, score)]
     reading_ready = pyqtSignal(int, str)  # painting_id, the engine's art commentary ("" = none)
-    mel_ready = pyqtSignal(object)  # ComposedMel (its piece is about to start)
+    mel_ready = pyqtSignal(object)  # ComposedMel, the whole Mel, once per piece (see above)
+    mel_growing = pyqtSignal(object)  # ComposedMel, a streamed piece's frames so far
     piece_ready = pyqtSignal(object)  # ComposedPiece (all audio streamed)
     failed = pyqtSignal(int, str)  # painting_id, one-sentence message
 
@@ -227,16 +244,17 @@ class ComposerThread(QThread):
             log.info("Painting %d loudness gain %+.1f dB", request.painting_id,
                      20 * np.log10(max(piece.gain, 1e-12)))
         self._check()
-        log_mel = np.asarray(piece.log_mel, dtype=np.float32)
         writer = self._player.begin_piece()
-        self.mel_ready.emit(ComposedMel(request.painting_id, writer.id, log_mel, piece.prompt,
-                                        logged))
+        shown = self._show_mel(request.painting_id, writer.id, piece, logged, -1)
         chunks: list[np.ndarray] = []
         try:
             for chunk in piece.playback_blocks():
                 chunk = np.asarray(chunk, dtype=np.float32).reshape(-1)
                 chunks.append(chunk)
-                if self._cancel.is_set() or not writer.write(chunk):
+                if self._cancel.is_set():
+                    raise _Cancelled
+                shown = self._show_mel(request.painting_id, writer.id, piece, logged, shown)
+                if not writer.write(chunk):
                     raise _Cancelled
         except BaseException:
             writer.cancel()
@@ -246,6 +264,19 @@ class ComposerThread(QThread):
         self.piece_ready.emit(ComposedPiece(request.painting_id, writer.id, audio,
                                             time.monotonic() - started, request.comment,
                                             request.feelings, piece.seed))
+
+    def _show_mel(self, painting_id: int, piece_id: int, piece: Piece, logged: str,
+                  shown: int) -> int:
+        """Sends the piece's Mel frames made so far when there are more than the `shown` ones:
+        `mel_ready` when they are all of them, else `mel_growing`. Generates no frame (the
+        blocks do); returns the frames sent."""
+        so_far = np.asarray(piece.mel_so_far(), dtype=np.float32)
+        frames = int(so_far.shape[-1])
+        if frames == shown:
+            return shown
+        mel = ComposedMel(painting_id, piece_id, so_far, piece.prompt, logged, piece.frames)
+        (self.mel_ready if mel.complete else self.mel_growing).emit(mel)
+        return frames
 
     def _set_state(self, state: str, message: str) -> None:
         if state != self.state:

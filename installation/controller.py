@@ -63,6 +63,10 @@ class KioskController(QObject):
         self.last_piece: ComposedPiece | None = None
         self._mels: dict[int, np.ndarray] = {}
         """Log-Mels of this painting's pieces by piece id (for "Play again")."""
+        self._shown_piece: int | None = None
+        """The piece whose Mel the view shows (a streamed one grows there); None: no piece's."""
+        self._newest_piece = 0
+        """The newest piece whose Mel reached the view (ids only grow: older Mels are late)."""
         self.mel_frames = 0
         self.feelings: list[tuple[str, float]] = []
         self.can_compose = False
@@ -98,6 +102,7 @@ class KioskController(QObject):
         self.composer.feelings_ready.connect(self._on_feelings)
         self.composer.reading_ready.connect(self._on_reading)
         self.composer.mel_ready.connect(self._on_mel)
+        self.composer.mel_growing.connect(self._on_mel)
         self.composer.piece_ready.connect(self._on_piece)
         self.composer.failed.connect(self._on_failed)
         self.window.compose_requested.connect(self._on_compose_requested)
@@ -151,9 +156,9 @@ class KioskController(QObject):
         self.window.comment.clear()
         self.window.play_again_button.setEnabled(False)
         self.window.preview.listening = False
-        self.window.mel_view.set_mel(None, "Composing music for this painting…"
-                                     if self.composer.state != EngineState.ERROR else
-                                     "The music engine is not ready yet; see the status bar.")
+        self._clear_mel("Composing music for this painting…"
+                        if self.composer.state != EngineState.ERROR else
+                        "The music engine is not ready yet; see the status bar.")
         self.window.show_attract(False)
         self.composer.submit(ComposeRequest(self.painting_id, result.crop_rgb))
         self.painting_started.emit(self.painting_id)
@@ -170,7 +175,7 @@ class KioskController(QObject):
         self.window.preview.listening = False
         self.window.play_again_button.setEnabled(False)
         self.piece_id = None
-        self.window.mel_view.set_mel(None, "Music will appear here")
+        self._clear_mel("Music will appear here")
 
     def _on_camera_status(self, state: str, message: str) -> None:
         self.window.set_part_status("camera", CAMERA_LEVELS.get(state, "warn"), message)
@@ -204,16 +209,29 @@ class KioskController(QObject):
             self.window.show_reading(text)
 
     def _on_mel(self, mel: ComposedMel) -> None:
+        """A piece's Mel, whole (`mel_ready`), or the first frames of a streamed piece and then
+        more of them (`mel_growing`, ending with `mel_ready`): the first shows the piece."""
         if mel.painting_id != self.painting_id:
             return
-        self.piece_id = mel.piece_id
+        if mel.complete:
+            self._mels[mel.piece_id] = mel.log_mel
+        if mel.piece_id <= self._newest_piece:  # more of a streamed piece
+            if mel.piece_id == self._shown_piece:  # and the view still shows it
+                self.window.mel_view.extend_mel(mel.log_mel)
+            return
+        self._newest_piece = self._shown_piece = self.piece_id = mel.piece_id
         log.info("Now playing piece %d for painting %d (%.1f s): %s", mel.piece_id,
-                 mel.painting_id, mel.log_mel.shape[-1] * self.audio_config.hop_length
+                 mel.painting_id, mel.total_frames * self.audio_config.hop_length
                  / self.player.sample_rate, mel.log_prompt)
-        self._mels[mel.piece_id] = mel.log_mel
-        self.mel_frames = mel.log_mel.shape[-1]
-        self.window.mel_view.set_mel(mel.log_mel, "Starting…")
+        self.mel_frames = mel.total_frames
+        self.window.mel_view.set_mel(mel.log_mel, "Starting…", frames=mel.total_frames)
         self.window.preview.listening = True
+
+    def _clear_mel(self, caption: str) -> None:
+        """The Mel view without a piece, with `caption` (late frames of a streamed piece are
+        not shown again)."""
+        self._shown_piece = None
+        self.window.mel_view.set_mel(None, caption)
 
     def _on_piece(self, piece: ComposedPiece) -> None:
         if piece.painting_id != self.painting_id:
@@ -227,14 +245,14 @@ class KioskController(QObject):
     def _on_failed(self, painting_id: int, message: str) -> None:
         self.window.set_part_status("engine", "error", message)
         if painting_id == self.painting_id:
-            self.window.mel_view.set_mel(None, "The music could not be composed this time.")
+            self._clear_mel("The music could not be composed this time.")
 
     # -- visitor ------------------------------------------------------------------------------
     def _on_compose_requested(self, comment: str, feelings: list[str]) -> None:
         self._recompose_timer.stop()
         if not self.can_compose:
             return
-        self.window.mel_view.set_mel(None, "Composing with your words…")
+        self._clear_mel("Composing with your words…")
         self.composer.submit(ComposeRequest(self.painting_id, None, comment,
                                             tuple(feelings) if feelings else None))
 
@@ -251,13 +269,14 @@ class KioskController(QObject):
         if self.composer.varies:
             log.info("New variation of piece %d for painting %d.", piece.piece_id,
                      piece.painting_id)
-            self.window.mel_view.set_mel(None, "Composing a new variation…")
+            self._clear_mel("Composing a new variation…")
             self.composer.submit(ComposeRequest(piece.painting_id, None, piece.comment,
                                                 piece.feelings))
             return
         writer = self.player.play_samples(piece.audio)
         self.piece_id = writer.id
         log_mel = self._mels.get(piece.piece_id)
+        self._shown_piece = None  # the replay is not streamed
         if log_mel is not None:
             self.mel_frames = log_mel.shape[-1]
             self.window.mel_view.set_mel(log_mel, "Starting…")

@@ -1,4 +1,8 @@
-"""The now-playing view: the generated Mel spectrogram, revealed as the music plays."""
+"""The now-playing view: the generated Mel spectrogram, revealed as the music plays.
+
+A streamed piece's Mel arrives in parts while it plays: `set_mel` with the first frames and the
+piece's length draws the frames still to come dark, and `extend_mel` adds frames in place.
+"""
 
 from __future__ import annotations
 
@@ -24,12 +28,17 @@ def colour_map(values: np.ndarray) -> np.ndarray:
     return (_PALETTE[low] * (1 - frac) + _PALETTE[high] * frac).astype(np.uint8)
 
 
-def mel_to_rgb(log_mel: np.ndarray, floor_db: float = 70.0) -> np.ndarray:
-    """Natural-log Mel [n_mels, T] → RGB [n_mels, T, 3], low frequencies at the bottom,
-    the top ``floor_db`` dB of the piece mapped onto the palette."""
+def mel_to_rgb(log_mel: np.ndarray, floor_db: float = 70.0, frames: int | None = None
+               ) -> np.ndarray:
+    """Natural-log Mel [n_mels, T] → RGB [n_mels, max(T, frames), 3], low frequencies at the
+    bottom, the top ``floor_db`` dB of the piece mapped onto the palette; columns past T (the
+    frames of a streamed piece not generated yet) in the palette's darkest colour."""
     db = np.asarray(log_mel, dtype=np.float32) * (20.0 / np.log(10.0))
     top = float(np.max(db)) if db.size else 0.0
     normalised = (db - (top - floor_db)) / floor_db
+    missing = max(0, (frames or 0) - db.shape[-1])
+    if missing:
+        normalised = np.pad(normalised, ((0, 0), (0, missing)), constant_values=0.0)
     return colour_map(normalised[::-1])
 
 
@@ -37,6 +46,7 @@ class MelView(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._image: QImage | None = None
+        self._frames: int | None = None
         self._progress = 0.0
         self.caption = "Music will appear here"
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
@@ -46,11 +56,25 @@ class MelView(QWidget):
     def progress(self) -> float:
         return self._progress
 
-    def set_mel(self, log_mel: np.ndarray | None, caption: str = "") -> None:
-        self._image = None if log_mel is None else rgb_to_qimage(mel_to_rgb(log_mel))
+    def set_mel(self, log_mel: np.ndarray | None, caption: str = "",
+                frames: int | None = None) -> None:
+        """A new piece's Mel (playhead back to the start); `frames`: the piece's length when
+        `log_mel` holds only its first frames so far."""
+        self._frames = frames
+        self._image = self._render(log_mel)
         self._progress = 0.0
         self.caption = caption
         self.update()
+
+    def extend_mel(self, log_mel: np.ndarray) -> None:
+        """More frames of the piece shown (all it has so far); playhead and caption stay."""
+        self._image = self._render(log_mel)
+        self.update()
+
+    def _render(self, log_mel: np.ndarray | None) -> QImage | None:
+        if log_mel is None or log_mel.shape[-1] == 0:
+            return None
+        return rgb_to_qimage(mel_to_rgb(log_mel, frames=self._frames))
 
     def set_progress(self, fraction: float) -> None:
         fraction = float(np.clip(fraction, 0.0, 1.0))

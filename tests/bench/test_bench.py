@@ -58,3 +58,13 @@ def test_help_explains_the_targets_and_the_untrained_vit_b_bundle():
     for phrase in ("python -m bench.untrained", "ViT-B-32", "UNTRAINED", "≤ 1.5 s",
                    "faster than real time", "2× PyTorch eager", "--short"):
         assert phrase in text, phrase
+
+
+def test_a_sampling_bundle_is_timed_as_the_kiosk_streams_it(tiny_token_bundle, tmp_path):
+    """The Mel made before the first block (decoder graph + the loudness gain's frames) is its
+    own row; the whole Mel is still timed in one go for the one-pass sum."""
+    assert _run(tiny_token_bundle, tmp_path, "--no-eager") == 0
+    rows = {r["stage"]: r for r in csv.DictReader((tmp_path / "latency.csv").open())}
+    assert {"mel", "mel before first block", "vocode first block", "image → first block",
+            "image → full piece", "image+text+mel+vocode"} <= set(rows)
+    assert all(float(rows[stage]["median_ms"]) > 0 for stage in rows)

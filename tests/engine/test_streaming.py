@@ -15,6 +15,7 @@ from core.audio_config import DEFAULT_AUDIO
 from core.mel import log_mel
 from engine import Engine
 from engine.engine import DEFAULT_CHUNK_FRAMES
+from engine.growing_mel import GrowingMel
 from engine.streaming import (
     GRIFFIN_LIM_MEL_TOL,
     STREAM_ATOL,
@@ -87,6 +88,35 @@ def test_the_first_block_needs_only_its_chunk_and_context():
     stream = stream_vocode(vocode, np.zeros((80, 896), np.float32), 256, 64, 9)
     first = next(stream)
     assert first.size == 64 * 256 and seen == [64 + 9]
+
+
+def test_a_growing_mel_is_vocoded_as_its_frames_arrive():
+    """Block [a, b) is vocoded once frames up to b + context exist (the Mel made 3 at a time),
+    from the same window as in the one-pass stream."""
+    mel = _music_mel(40)
+    growing = GrowingMel((mel[:, s:s + 3] for s in range(0, 40, 3)), 80, 40)
+    seen: list[tuple[int, int]] = []
+
+    def vocode(window: np.ndarray) -> np.ndarray:
+        seen.append((window.shape[-1], growing.available))
+        return np.repeat(window.sum(axis=0), 256).astype(np.float32)
+
+    blocks = stream_vocode(vocode, growing, 256, 8, 5)
+    first = next(blocks)
+    assert seen == [(13, 15)]  # frames [0, 13) asked for, 15 made
+    rest = list(blocks)
+    assert [available for _, available in seen] == [15, 21, 30, 39, 40]
+    one_pass = list(stream_vocode(vocode, mel, 256, 8, 5))
+    np.testing.assert_array_equal(np.concatenate([first, *rest]), np.concatenate(one_pass))
+
+
+def test_hifigan_stream_of_a_growing_mel_equals_the_whole_piece(engine):
+    mel = _music_mel(TINY_AUDIO.frames)
+    growing = GrowingMel((mel[:, s:s + 7] for s in range(0, mel.shape[1], 7)), *mel.shape)
+    streamed = np.concatenate(list(engine.vocode_stream(growing, chunk_frames=8)))
+    np.testing.assert_array_equal(streamed,
+                                  np.concatenate(list(engine.vocode_stream(mel, chunk_frames=8))))
+    assert np.abs(streamed - engine.vocode(mel)).max() < STREAM_ATOL
 
 
 def test_griffin_lim_stream_keeps_the_whole_pieces_spectrum():

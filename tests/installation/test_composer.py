@@ -171,3 +171,43 @@ def test_the_real_engine_piece_is_played_at_the_loudness_target(qapp, tiny_bundl
     played = played_by_the_kiosk(with_an_ideal_vocoder(engine_factory(config)(), source))
     assert played.size == pytest.approx(source.size, abs=1024)
     assert rms_dbfs(played) == pytest.approx(-20.0, abs=1.0)
+
+
+def test_a_streamed_piece_plays_while_its_mel_grows(qapp, player, tiny_token_bundle):
+    """A sampling bundle's piece (8-frame blocks here): the frames made so far go out before
+    each block that brings new ones (`mel_growing`), the whole Mel once (`mel_ready`), before
+    the piece is done; the step graph makes each frame once."""
+    config = KioskConfig(bundle=str(tiny_token_bundle), engine_providers=["cpu"])
+    engine = engine_factory(config)()
+    compose = engine.compose
+    engine.compose = lambda *args, **kwargs: compose(*args, chunk_frames=8, **kwargs)
+    step = engine._session(engine.manifest.decoder.step_graph)
+    run, runs = step.run, []
+    step.run = lambda feeds: runs.append(1) or run(feeds)
+    composer = ComposerThread(lambda: engine, player, seed=3)
+    events: list[tuple[str, object]] = []
+    composer.mel_growing.connect(lambda mel: events.append(("growing", mel)))
+    composer.mel_ready.connect(lambda mel: events.append(("ready", mel)))
+    composer.piece_ready.connect(lambda piece: events.append(("piece", piece)))
+    crop = np.ascontiguousarray(artwork(21)[..., ::-1])
+    composer.start()
+    try:
+        composer.submit(ComposeRequest(1, crop))
+        assert wait_until(lambda: events and events[-1][0] == "piece", timeout=30)
+    finally:
+        composer.stop()
+    frames = engine.manifest.decoder.frames
+    assert [kind for kind, _ in events] == ["growing", "growing", "ready", "piece"]
+    mels = [mel for kind, mel in events if kind != "piece"]
+    # nothing before the first block (no loudness target), then 16 frames at a time
+    assert [mel.log_mel.shape[-1] for mel in mels] == [0, 16, frames]
+    assert all(mel.total_frames == frames and mel.piece_id == events[-1][1].piece_id
+               for mel in mels)
+    assert [mel.complete for mel in mels] == [False, False, True]
+    np.testing.assert_array_equal(mels[1].log_mel, mels[2].log_mel[:, :16])
+    assert len(runs) == frames
+    reading = engine.describe(crop)
+    expected = engine.generate_mel(reading.image_embedding, engine.encode_text(mels[2].prompt),
+                                   seed=3)
+    np.testing.assert_array_equal(mels[2].log_mel, expected)
+    assert events[-1][1].audio.size == frames * 256

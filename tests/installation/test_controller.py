@@ -7,7 +7,7 @@ import pytest
 
 from installation.audio_player import AudioPlayer, AudioState
 from installation.camera import CameraState, CameraWorker, PreviewFrame
-from installation.composer import ComposerThread, EngineState
+from installation.composer import ComposedMel, ComposerThread, EngineState
 from installation.config import AudioOutputConfig, KioskConfig, UiConfig
 from installation.controller import KioskController
 from installation.steadiness import SteadyState
@@ -92,3 +92,41 @@ def test_the_preview_says_when_the_engine_is_not_ready(parts, qapp):
                                      np.zeros((4, 2), np.float32), True,
                                      SteadyState(moving=False, empty=False, still_for=5.0)))
     assert window.preview.caption() == "The music engine is not ready yet"
+
+
+def test_a_streamed_pieces_mel_grows_in_the_view_and_late_frames_stay_out(parts, qapp, caplog):
+    """The first frames start the piece (the rest drawn dark), more frames extend it with the
+    playhead kept, the whole Mel is kept for "Play again"; once the view moved on (the visitor
+    left), late frames of that piece are not shown again."""
+    controller, window, _ = parts
+    controller.painting_id = 1
+    mel = np.log(np.random.default_rng(0).uniform(0.01, 1.0, (80, 20))).astype(np.float32)
+
+    def part(frames: int, piece_id: int = 7) -> ComposedMel:
+        return ComposedMel(1, piece_id, mel[:, :frames], "prompt", "logged prompt", 20)
+
+    caplog.set_level("INFO", logger="installation.controller")
+    controller._on_mel(part(0))
+    view = window.mel_view
+    assert controller.piece_id == 7 and controller.mel_frames == 20
+    assert view.caption == "Starting…" and view._image is None
+    controller._on_mel(part(8))
+    assert view._image.width() == 20
+    dark = view._image.pixelColor(19, 0)
+    assert (dark.red(), dark.green(), dark.blue()) == (21, 18, 15)  # not made yet
+    view.set_progress(0.25)
+    controller._on_mel(part(20))
+    assert view.progress == 0.25 and view.caption == "Starting…"
+    assert view._image.pixelColor(19, 0) != dark
+    np.testing.assert_array_equal(controller._mels[7], mel)
+    assert caplog.text.count("Now playing piece 7") == 1
+    assert "logged prompt" in caplog.text and ": prompt" not in caplog.text
+
+    controller._on_visitor_left()
+    controller._on_mel(part(8, 7))  # late frames of piece 7: not shown
+    assert view._image is None and controller.piece_id is None
+    controller._on_mel(part(12, piece_id=8))  # the next piece starts
+    controller._on_visitor_left()
+    controller._on_mel(part(20, piece_id=8))  # late: the visitor has left
+    assert view._image is None and controller.piece_id is None
+    assert caplog.text.count("Now playing piece 8") == 1
