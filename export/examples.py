@@ -52,6 +52,16 @@ class ExampleRecord:
     spectral_centroid_hz: float
     wav: str
     png: str
+    seed: int | None = None
+    """Sampling seed of the piece (None for the paper's deterministic decoder)."""
+    peak_limit_db: float = 0.0
+    """Gain that kept the file's peak at FILE_PEAK (0 when the loudness gain left it below)."""
+
+
+FILE_PEAK = 0.98
+"""Largest sample written to an example WAV: a piece whose loudness gain (taken from its first
+2 s when the decoder samples) pushes peaks past full scale is scaled down whole, as the kiosk's
+peak limiter would, instead of clipping in the 16-bit file."""
 
 
 def held_out_works(comments_file: Path = COMMENTS, artworks: Path = ARTWORKS) -> list[dict]:
@@ -82,8 +92,9 @@ def _save_png(path: Path, rgb: np.ndarray, log_mel: np.ndarray, audio: np.ndarra
 
 
 def render_examples(bundle: Path, out: Path, count: int = 3,
-                    with_comment: bool = True) -> list[ExampleRecord]:
-    """Composes one piece per held-out work and writes WAV, PNG and examples.json into `out`."""
+                    with_comment: bool = True, seed: int = 0) -> list[ExampleRecord]:
+    """Composes one piece per held-out work and writes WAV, PNG and examples.json into `out`
+    (a sampling decoder draws each piece with `seed`, recorded, so the examples reproduce)."""
     engine = Engine.load(bundle)
     out.mkdir(parents=True, exist_ok=True)
     records = []
@@ -91,9 +102,11 @@ def render_examples(bundle: Path, out: Path, count: int = 3,
         bgr = cv2.imread(str(ARTWORKS / f"{work['id']}.jpg"), cv2.IMREAD_COLOR)
         rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
         comment = work["comments"][0]["text"] if with_comment else ""
-        piece = engine.compose(rgb, comment)  # the kiosk's path, loudness gain included
+        piece = engine.compose(rgb, comment, seed=seed)  # the kiosk's path, loudness gain included
         gain = piece.gain
         audio = piece.playback_audio()
+        peak_gain = min(1.0, FILE_PEAK / max(float(np.max(np.abs(audio))), 1e-9))
+        audio = audio * np.float32(peak_gain)  # the kiosk's limiter does this live; a file clips
         wav, png = out / f"{work['id']}.wav", out / f"{work['id']}.png"
         sf.write(wav, audio, piece.sample_rate, subtype="PCM_16")
         _save_png(png, rgb, piece.log_mel, audio, piece.sample_rate, piece.hop_length,
@@ -106,9 +119,11 @@ def render_examples(bundle: Path, out: Path, count: int = 3,
             feelings=list(piece.feelings), prompt=piece.prompt, seconds=round(piece.seconds, 2),
             raw_rms_dbfs=round(estimate_rms_dbfs(piece.log_mel, engine.audio), 1),
             gain_db=round(20 * np.log10(gain), 1),
+            peak_limit_db=round(20 * np.log10(peak_gain), 1),
             rms_dbfs=round(20 * np.log10(max(rms, 1e-9)), 1),
             peak=round(float(np.max(np.abs(audio))), 3),
-            spectral_centroid_hz=round(float(np.mean(centroid)), 1), wav=wav.name, png=png.name))
+            spectral_centroid_hz=round(float(np.mean(centroid)), 1), wav=wav.name, png=png.name,
+            seed=piece.seed))
     index = {"bundle": bundle.name, "vocoder": engine.vocoder_name,
              "examples": [asdict(r) for r in records]}
     (out / "examples.json").write_text(json.dumps(index, indent=2, ensure_ascii=False) + "\n",
@@ -123,8 +138,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--count", type=int, default=3)
     parser.add_argument("--no-comment", action="store_true",
                         help="compose without the visitor comment (the painting's commentary only)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="sampling seed of each piece (bundles whose decoder samples)")
     args = parser.parse_args(argv)
-    for record in render_examples(args.bundle, args.out, args.count, not args.no_comment):
+    for record in render_examples(args.bundle, args.out, args.count, not args.no_comment,
+                                  args.seed):
         print(f"{record.id}: {record.seconds} s, {record.rms_dbfs} dBFS, peak {record.peak}, "
               f"centroid {record.spectral_centroid_hz} Hz, feelings {', '.join(record.feelings)}")
     return 0

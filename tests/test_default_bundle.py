@@ -22,11 +22,22 @@ def engine() -> Engine:
     return Engine.load(BUNDLE, providers=["cpu"])  # verifies every file's SHA-256
 
 
-def compose(engine: Engine, name: str, comment: str) -> Piece:
+SEEDS = (0, 1, 2, 3)
+"""The default decoder samples (issue 9): piece-level checks average a few fixed seeds, since two
+seeds of one painting no longer line up frame by frame."""
+
+
+def compose(engine: Engine, name: str, comment: str, seed: int = 0) -> Piece:
     """The piece of a sample painting; its audio is vocoded only where a test listens to it
     (the shipped HiFi-GAN takes 4–6 s per piece on a 2-core CPU)."""
     rgb = cv2.cvtColor(cv2.imread(str(ARTWORKS / f"{name}.jpg")), cv2.COLOR_BGR2RGB)
-    return engine.compose(rgb, comment)
+    return engine.compose(rgb, comment, seed=seed)
+
+
+def long_term_spectrum(engine: Engine, name: str, comment: str) -> np.ndarray:
+    """Time-mean log-Mel [n_mels] over the pieces of SEEDS (MODEL_NOTES: a piece-level
+    descriptor; real tracks differ by about 0.12 normalised, i.e. 0.8 nats)."""
+    return np.mean([compose(engine, name, comment, s).log_mel.mean(axis=1) for s in SEEDS], 0)
 
 
 def test_manifest_names_offline_encoders_and_trained_weights(engine):
@@ -37,6 +48,7 @@ def test_manifest_names_offline_encoders_and_trained_weights(engine):
     assert manifest.encoders["image"] == {"family": "efficientnet", "name": "lite0+perceptual",
                                           "pretrained": "imagenet"}
     assert manifest.commentary is not None and manifest.feelings is not None
+    assert engine.samples and manifest.decoder.kind == "tokens" and manifest.decoder.stages == 2
 
 
 def test_every_sample_painting_gets_its_own_reading(engine):
@@ -52,6 +64,22 @@ def test_every_sample_painting_gets_its_own_reading(engine):
     # and a statue in dim light, with warm rich colours of brown and deep red."
 
 
+def test_a_seed_reproduces_a_piece_and_another_seed_varies_it(engine):
+    first = compose(engine, "hokusai_the_great_wave_off_kanagawa", "", seed=7)
+    np.testing.assert_array_equal(
+        compose(engine, "hokusai_the_great_wave_off_kanagawa", "", seed=7).log_mel, first.log_mel)
+    other = compose(engine, "hokusai_the_great_wave_off_kanagawa", "", seed=8)
+    assert float(np.mean(np.abs(other.log_mel - first.log_mel))) > 0.3
+
+
+def test_the_music_moves_instead_of_droning(engine):
+    # issue 9: spectral flux (mean |Δ| of the natural-log Mel per frame) ≥ 0.14 nats; the
+    # L1-regressed BiLSTM bundle played 0.022 on these paintings, real music 0.285
+    fluxes = [float(np.mean(np.abs(np.diff(compose(engine, path.stem, "", 0).log_mel, axis=1))))
+              for path in sorted(ARTWORKS.glob("*.jpg"))]
+    assert np.mean(fluxes) >= 0.14, fluxes  # measured 0.24 (runs/tokens-v1, T 1.1 / 0.8)
+
+
 def test_different_paintings_give_different_music(engine):
     # no comment: only the painting (and the feelings it suggests) differs
     wave = compose(engine, "hokusai_the_great_wave_off_kanagawa", "")
@@ -61,12 +89,10 @@ def test_different_paintings_give_different_music(engine):
         assert audio.size == 896 * 256 and np.isfinite(audio).all()
         gained = audio * normalising_gain(piece.log_mel, engine.audio)
         assert np.sqrt(np.mean(gained**2)) > 10 ** (-30 / 20)  # audible after the kiosk's gain
-    mel_gap = float(np.mean(np.abs(wave.log_mel - dance.log_mel)))
-    band_gap = float(np.max(np.abs(wave.log_mel.mean(axis=1) - dance.log_mel.mean(axis=1))))
-    # measured 0.67 nats mean and 1.91 nats (8.3 dB) in the most different band (the first,
-    # perceptual:v1 bundle: 0.28 and 0.31)
-    assert mel_gap > 0.15, f"pieces are nearly identical (mean |Δ log-Mel| {mel_gap:.3f})"
-    assert band_gap > 0.2
+    gap = np.abs(long_term_spectrum(engine, "hokusai_the_great_wave_off_kanagawa", "")
+                 - long_term_spectrum(engine, "leonardo_mona_lisa", ""))
+    # measured 0.30 nats mean and 0.73 in the most different band over seeds 0-3
+    assert float(gap.mean()) > 0.1 and float(gap.max()) > 0.3, gap
 
 
 def test_visitors_comments_on_two_paintings_give_different_timbres(engine):
@@ -76,10 +102,12 @@ def test_visitors_comments_on_two_paintings_give_different_timbres(engine):
     # test_streaming.py, within 1e-5) in two thirds of the time
     audio = [engine.vocode(compose(engine, name, works[name]).log_mel) for name in names]
     centroids = [float(np.mean(librosa.feature.spectral_centroid(y=a, sr=22050))) for a in audio]
-    assert abs(centroids[0] - centroids[1]) > 300, centroids  # Hz; measured 899 (645 vs 1 544)
+    # Hz at seed 0; measured 531 (1 477 vs 2 009); the sign depends on the seed (seed 1: 2 492
+    # vs 1 702), as two pieces of one painting differ too
+    assert abs(centroids[0] - centroids[1]) > 300, centroids
 
 
 def test_the_comment_changes_the_music(engine):
-    calm = compose(engine, "michelangelo_pieta", "quiet, sad and peaceful, a slow lament")
-    wild = compose(engine, "michelangelo_pieta", "loud, fast and exciting, full of energy")
-    assert float(np.mean(np.abs(calm.log_mel - wild.log_mel))) > 0.2
+    calm = long_term_spectrum(engine, "michelangelo_pieta", "quiet, sad and peaceful, a slow lament")
+    wild = long_term_spectrum(engine, "michelangelo_pieta", "loud, fast and exciting, full of energy")
+    assert float(np.mean(np.abs(calm - wild))) > 0.3  # measured 1.33 nats over seeds 0-3

@@ -66,6 +66,7 @@ class _Piece:
         self.feelings = ("awe", "fear")
         self.prompt = f"prompt: {comment}"
         self.seconds = 1.004
+        self.seed = None
 
     def playback_audio(self):
         return self.audio
@@ -74,10 +75,14 @@ class _Piece:
 class _Engine:
     def __init__(self) -> None:
         self.audio, self.vocoder_name, self.calls = DEFAULT_AUDIO, "hifigan-tiny", []
+        self.seeds = []
 
-    def compose(self, rgb, comment):
+    def compose(self, rgb, comment, seed=None):
         self.calls.append((rgb, comment))
-        return _Piece(rgb, comment)
+        self.seeds.append(seed)
+        piece = _Piece(rgb, comment)
+        piece.seed = seed
+        return piece
 
 
 @pytest.fixture
@@ -114,6 +119,8 @@ def test_records_are_measured_facts(fake, tmp_path) -> None:
     assert r.gain_db == round(20 * np.log10(2.0), 1) == 6.0
     assert r.rms_dbfs == round(20 * np.log10(0.25 / np.sqrt(2)), 1) == -15.1
     assert r.peak == 0.25
+    assert r.peak_limit_db == 0.0  # 0.25 is below the file's 0.98 ceiling: untouched
+    assert r.seed == 0 and engine.seeds == [0, 0]  # the default seed, passed to every piece
     assert r.spectral_centroid_hz == pytest.approx(1000.0, rel=0.03)
     import librosa
 
@@ -134,7 +141,8 @@ def test_records_are_measured_facts(fake, tmp_path) -> None:
     assert index["examples"][0]["rms_dbfs"] == -15.1
     assert set(index["examples"][0]) == {
         "id", "title", "artist", "comment", "commentary", "feelings", "prompt", "seconds",
-        "raw_rms_dbfs", "gain_db", "rms_dbfs", "peak", "spectral_centroid_hz", "wav", "png"}
+        "raw_rms_dbfs", "gain_db", "rms_dbfs", "peak", "spectral_centroid_hz", "wav", "png",
+        "seed", "peak_limit_db"}
     assert (out / "examples.json").read_text(encoding="utf-8").endswith("}\n")
     assert '"artist": "Anné"' in (out / "examples.json").read_text(encoding="utf-8")
 
@@ -155,7 +163,7 @@ def test_no_reading_gives_empty_commentary(fake, tmp_path, monkeypatch) -> None:
     engine, _ = fake
     monkeypatch.setattr(examples, "_save_png", lambda *args: None)
 
-    def compose(rgb, comment):
+    def compose(rgb, comment, seed=None):
         piece = _Piece(rgb, comment)
         piece.reading = None
         return piece
@@ -169,7 +177,7 @@ def test_a_silent_piece_reports_the_floor(fake, tmp_path, monkeypatch) -> None:
     engine, _ = fake
     monkeypatch.setattr(examples, "_save_png", lambda *args: None)
 
-    def compose(rgb, comment):
+    def compose(rgb, comment, seed=None):
         return _Piece(rgb, comment, amplitude=0.0, gain=1.0)
 
     monkeypatch.setattr(engine, "compose", compose)
@@ -184,17 +192,17 @@ def test_main_passes_its_arguments(monkeypatch, capsys, tmp_path) -> None:
     record = SimpleNamespace(id="a", seconds=1.0, rms_dbfs=-20.0, peak=0.5,
                              spectral_centroid_hz=900.0, feelings=["awe"])
 
-    def render(bundle, out, count, with_comment):
-        seen.append((bundle, out, count, with_comment))
+    def render(bundle, out, count, with_comment, seed):
+        seen.append((bundle, out, count, with_comment, seed))
         return [record]
 
     monkeypatch.setattr(examples, "render_examples", render)
     assert examples.main(["--bundle", str(tmp_path / "b"), "--out", str(tmp_path / "o"),
-                          "--count", "5", "--no-comment"]) == 0
-    assert seen[-1] == (tmp_path / "b", tmp_path / "o", 5, False)
+                          "--count", "5", "--no-comment", "--seed", "4"]) == 0
+    assert seen[-1] == (tmp_path / "b", tmp_path / "o", 5, False, 4)
     assert examples.main([]) == 0
     root = examples.REPO_ROOT
-    assert seen[-1] == (root / "assets" / "bundle", root / "assets" / "examples", 3, True)
+    assert seen[-1] == (root / "assets" / "bundle", root / "assets" / "examples", 3, True, 0)
     assert "a:" in capsys.readouterr().out
 
 
@@ -234,3 +242,20 @@ def test_spectrogram_picture(tmp_path, monkeypatch) -> None:
     finally:
         plt.close(figure)
     assert cv2.imread(str(tmp_path / "p.png")).shape[:2] == (462, 1430)
+
+
+def test_a_piece_louder_than_full_scale_is_scaled_down_whole_not_clipped(fake, tmp_path,
+                                                                          monkeypatch) -> None:
+    engine, _ = fake
+    monkeypatch.setattr(examples, "_save_png", lambda *args: None)
+
+    def compose(rgb, comment, seed=None):
+        return _Piece(rgb, comment, amplitude=1.6)  # the playback audio peaks at 1.6
+
+    monkeypatch.setattr(engine, "compose", compose)
+    record = examples.render_examples(tmp_path / "b", tmp_path / "o", count=1)[0]
+    assert record.peak == 0.98
+    assert record.peak_limit_db == round(20 * np.log10(0.98 / 1.6), 1) == -4.3
+    assert record.rms_dbfs == round(20 * np.log10(0.98 / np.sqrt(2)), 1)  # a sine, scaled whole
+    audio, _ = sf.read(tmp_path / "o" / "a.wav", dtype="float32")
+    assert float(np.max(np.abs(audio))) == pytest.approx(0.98, abs=1e-4)
