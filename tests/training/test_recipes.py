@@ -46,3 +46,16 @@ def test_dataset_stage_uses_top_k_matching_and_allow_partial_is_opt_in(tmp_path)
     code, calls = run_recipe(other, MATCHES_PER_ROW="1", DATASET=str(other / "ds"))
     assert code == 0 and "--allow-partial" not in calls[0]
     assert calls[1].endswith(f"--out {other}/ds --matches-per-row 1")
+
+
+def test_train_and_export_use_the_token_decoder_by_default(tmp_path):
+    code, calls = run_recipe(tmp_path, STAGES="train export")
+    assert code == 0
+    train, export = calls
+    assert "--objective tokens" in train and "--epochs 4" in train
+    assert "--learning-rate 1e-3" in train and train.endswith("--num-threads 1")
+    assert export.endswith("--temperatures 1.1,0.8")
+    (tmp_path / "paper").mkdir()
+    code, calls = run_recipe(tmp_path / "paper", STAGES="train export", OBJECTIVE="paper")
+    assert "--objective paper" in calls[0] and "--epochs 30" in calls[0]
+    assert "--num-threads" not in calls[0] and "--temperatures" not in calls[1]
