@@ -56,7 +56,7 @@ def _temperatures(text: str) -> tuple[float, ...]:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from export.pipeline import DEFAULT_CAPTION_ENCODER
+    from export.defaults import DEFAULT_CAPTION_ENCODER
 
     parser.add_argument("--checkpoint", type=Path, required=True, help=_HELP["checkpoint"])
     parser.add_argument("--vocoder", default="universal", help=_HELP["vocoder"])

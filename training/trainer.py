@@ -34,6 +34,7 @@ from training.models import (
     Art2MusicConfig,
     InputMode,
     TokenDecoderConfig,
+    TokenMelDecoder,
     apply_input_mode,
 )
 from training.models.art2music import PAPER_DECODER, count_parameters
@@ -290,7 +291,8 @@ def train(config: TrainConfig) -> dict:
                 best_val = val_loss
                 save_checkpoint(checkpoints, "best", model, sidecar(val_loss))
             save_checkpoint(checkpoints, "last", model, sidecar(val_loss), optimizer)
-            _save_figures(model, val_split, data.mels, history, out, mode, config.seed, device)
+            _save_figures(model, val_split, data.mels, history, out, mode, config.seed, device,
+                          preview_frames=4 * config.crop_frames if model.samples else None)
             print(f"epoch {epoch}: val loss {val_loss:.4f} (best {best_val:.4f})")
     save_checkpoint(checkpoints, "last", model, sidecar(), optimizer)
     elapsed = time.perf_counter() - started
@@ -336,14 +338,24 @@ def _fit_feelings(config: TrainConfig, image_spec: EncoderSpec, text_spec: Encod
 
 
 def _save_figures(model: Art2Music, split: SplitData, mels: torch.Tensor, history: dict,
-                  out: Path, mode: str, seed: int, device: torch.device) -> None:
+                  out: Path, mode: str, seed: int, device: torch.device,
+                  preview_frames: int | None = None) -> None:
+    """Loss curves, and one validation Mel beside its target. A sampling decoder draws its
+    preview frame by frame in eager PyTorch, so `preview_frames` caps it (4 training windows:
+    the whole 896 frames of the real runs, 192 of the tests' tiny ones)."""
     out.mkdir(parents=True, exist_ok=True)
     plot_loss_curves(history, out / "loss_curves.png")
     with torch.no_grad():
         model.eval()
         image, text, target = batch_inputs(split, mels, torch.tensor([0]), mode, seed + 1, 0,
                                            device)
-        predicted = model(image, text)[0].cpu().numpy()
+        if preview_frames is not None and isinstance(model.decoder, TokenMelDecoder):
+            frames = min(preview_frames, model.config.frames)
+            predicted = model.decoder.generate(model.projector(image, text), seed=0,
+                                               frames=frames)[0].cpu().numpy()
+            target = target[..., :frames]
+        else:
+            predicted = model(image, text)[0].cpu().numpy()
         model.train()
     plot_mel_pair(predicted, target[0].cpu().numpy(), out / "mel_validation.png",
                   title="validation sample: generated vs reference (normalised log-Mel)")
