@@ -144,10 +144,14 @@ def test_more_than_one_seed_needs_a_decoder_that_takes_a_seed():
     from training.evaluation.musicality_report import composer
 
     class Deterministic:
-        def compose(self, painting, comment=""):
+        samples = False
+
+        def compose(self, painting, comment="", seed=None):
             return (painting, comment)
 
     class Sampling:
+        samples = True
+
         def compose(self, painting, comment="", seed=None):
             return (painting, comment, seed)
 

@@ -21,7 +21,6 @@ Writes ``musicality.json``, ``musicality.csv`` (one row per piece), ``musicality
 from __future__ import annotations
 
 import csv
-import inspect
 import json
 import math
 from collections.abc import Callable
@@ -111,22 +110,15 @@ class MusicalityResult:
 # Pieces
 # ---------------------------------------------------------------------------------------------
 
-def _takes_seed(engine) -> bool:
-    return "seed" in inspect.signature(engine.compose).parameters
-
-
 def composer(engine, seeds: int) -> Callable:
-    """``compose(painting_or_reading, seed)`` on the kiosk path (no comment). The seed goes to
-    ``Engine.compose`` when it takes one; more than one seed per painting needs a decoder that
-    samples (``Engine.samples``), or every seed would give the same piece."""
-    takes_seed = _takes_seed(engine)
-    if seeds > 1 and not (takes_seed and getattr(engine, "samples", takes_seed)):
+    """``compose(painting_or_reading, seed)`` on the kiosk path (no comment). More than one seed
+    per painting needs a decoder that samples (``Engine.samples``), or every seed would give the
+    same piece."""
+    if seeds > 1 and not engine.samples:
         raise ValueError(f"{seeds} seeds per painting need a decoder that samples, but this "
                          "bundle's decoder gives one piece per painting; use "
                          "--musicality-seeds 1.")
-    if takes_seed:
-        return lambda painting, seed: engine.compose(painting, "", seed=seed)
-    return lambda painting, seed: engine.compose(painting, "")
+    return lambda painting, seed: engine.compose(painting, "", seed=seed)
 
 
 def generated_pieces(engine, files: list[Path], seeds: int, limit: int | None):
@@ -142,7 +134,7 @@ def generated_pieces(engine, files: list[Path], seeds: int, limit: int | None):
             piece = compose(read_rgb(path) if reading is None else reading, seed)
             reading = piece.reading
             count += 1
-            yield (path.stem, getattr(piece, "seed", None), np.asarray(piece.log_mel),
+            yield (path.stem, piece.seed, np.asarray(piece.log_mel),
                    piece.playback_audio())
 
 
