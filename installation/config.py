@@ -19,6 +19,10 @@ class ConfigError(ValueError):
     """The kiosk config file cannot be used as written."""
 
 
+KEYBOARD_LAYOUTS = ("qwerty", "azerty", "qwertz")
+"""Layouts of the on-screen keyboard (installation/ui/touch_keyboard.py)."""
+
+
 @dataclass(frozen=True)
 class CameraConfig:
     source: str = "0"
@@ -89,6 +93,13 @@ class UiConfig:
     feelings_top_k: int = 5
     recompose_delay_seconds: float = 1.5
     """After a chip is tapped the music is recomposed when no other tap follows this soon."""
+    keyboard_layout: str = "qwerty"
+    """On-screen keyboard for the comment field: "qwerty", "azerty" or "qwertz"."""
+
+    def __post_init__(self) -> None:
+        if self.keyboard_layout not in KEYBOARD_LAYOUTS:
+            raise ConfigError(f"Setting 'ui.keyboard_layout' must be one of "
+                              f"{', '.join(KEYBOARD_LAYOUTS)}, not '{self.keyboard_layout}'.")
 
 
 @dataclass(frozen=True)
