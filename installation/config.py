@@ -102,12 +102,31 @@ class UiConfig:
                               f"{', '.join(KEYBOARD_LAYOUTS)}, not '{self.keyboard_layout}'.")
 
 
+WATCHDOG_FREEZE_RANGE = (3.0, 600.0)
+"""Allowed ``watchdog.freeze_seconds``: shorter would restart the kiosk at a passing hiccup."""
+
+
+@dataclass(frozen=True)
+class WatchdogConfig:
+    enabled: bool = True
+    freeze_seconds: float = 20.0
+    """A UI or audio thread silent this long is frozen: its stack goes to the log and the kiosk
+    exits (status 70) so that its service restarts it (installation/watchdog.py)."""
+
+    def __post_init__(self) -> None:
+        low, high = WATCHDOG_FREEZE_RANGE
+        if not low <= self.freeze_seconds <= high:
+            raise ConfigError(f"Setting 'watchdog.freeze_seconds' must be between {low:g} and "
+                              f"{high:g} seconds, not {self.freeze_seconds:g}.")
+
+
 @dataclass(frozen=True)
 class KioskConfig:
     camera: CameraConfig = field(default_factory=CameraConfig)
     vision: VisionConfig = field(default_factory=VisionConfig)
     audio: AudioOutputConfig = field(default_factory=AudioOutputConfig)
     ui: UiConfig = field(default_factory=UiConfig)
+    watchdog: WatchdogConfig = field(default_factory=WatchdogConfig)
     bundle: str = "assets/bundle"
     artworks: str = "assets/artworks"
     log_dir: str = "runs/kiosk-logs"
