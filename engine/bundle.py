@@ -46,17 +46,25 @@ def read_manifest(directory: Path) -> Manifest:
         raise BundleError(f"{path} is incomplete (missing or bad {error}); {_REEXPORT}.") from error
 
 
+def check_paths(manifest: Manifest) -> None:
+    """Raises BundleError when a file the manifest names (hashed or opened) lies outside the
+    bundle directory: an absolute path or one with ``..``. Run whether or not hashes are
+    verified, so a manifest cannot make the engine open a file elsewhere on the machine."""
+    for name in sorted(manifest.referenced_files() | set(manifest.files)):
+        relative = Path(name)
+        if relative.is_absolute() or ".." in relative.parts or not relative.parts:
+            raise BundleError(f"bundle file {name} in {MANIFEST_NAME} points outside the bundle "
+                              f"directory; {_REEXPORT}.")
+
+
 def verify_files(directory: Path, manifest: Manifest) -> None:
-    """Raises BundleError naming the first file that is unlisted, missing or whose hash differs."""
+    """Raises BundleError naming the first file that is unlisted, outside the bundle, missing or
+    whose hash differs."""
     unlisted = sorted(manifest.referenced_files() - set(manifest.files))
     if unlisted:
         raise BundleError(f"bundle file {unlisted[0]} has no SHA-256 in {MANIFEST_NAME}; "
                           f"{_REEXPORT}.")
-    for name in sorted(manifest.referenced_files() | set(manifest.files)):
-        relative = Path(name)
-        if relative.is_absolute() or ".." in relative.parts:
-            raise BundleError(f"bundle file {name} in {MANIFEST_NAME} points outside the bundle "
-                              f"directory; {_REEXPORT}.")
+    check_paths(manifest)
     for name, expected in sorted(manifest.files.items()):
         path = Path(directory) / name
         if not path.is_file():
@@ -84,6 +92,8 @@ class Bundle:
         manifest = read_manifest(directory)
         if verify:
             verify_files(directory, manifest)
+        else:
+            check_paths(manifest)
         logger.info("bundle %s: %d files%s", directory, len(manifest.files),
                     ", hashes verified" if verify else "")
         return cls(directory, manifest)

@@ -153,3 +153,23 @@ def test_a_large_file_cut_short_by_one_byte_is_refused(bundle_copy):
     path.write_bytes(path.read_bytes()[:-1])
     with pytest.raises(BundleError, match="notes.bin is corrupt"):
         Bundle.open(bundle_copy)
+
+
+@pytest.mark.parametrize("verify", [True, False])
+@pytest.mark.parametrize("outside", ["../decoder.onnx", "/tmp/decoder.onnx", "sub/../../x.onnx"])
+def test_a_manifest_path_outside_the_bundle_is_refused_with_or_without_hashes(
+        tmp_path, verify, outside):
+    """Skipping the hash check (read-only media) must not let a manifest point the engine at a
+    file elsewhere on the machine: the refused file sits next to the bundle, readable."""
+    from tests.engine import handmade_bundle as hb
+
+    bundle = hb.write_bundle(tmp_path / "bundle")
+    (tmp_path / "decoder.onnx").write_bytes((bundle / "decoder.onnx").read_bytes())
+
+    def point_outside(values):
+        values["graphs"]["decoder"]["file"] = outside
+        values["files"][outside] = values["files"].pop("decoder.onnx")
+
+    _edit_manifest(bundle, point_outside)
+    with pytest.raises(BundleError, match=r"points outside the bundle directory.*re-export"):
+        Engine.load(bundle, providers=["cpu"], verify=verify, warmup=False)
