@@ -160,6 +160,7 @@ def run(args: argparse.Namespace) -> int:
     from PyQt6.QtWidgets import QApplication
 
     from installation.kiosk import build_kiosk
+    from installation.watchdog import watch_kiosk
 
     qInstallMessageHandler(_log_qt_message)
 
@@ -167,6 +168,7 @@ def run(args: argparse.Namespace) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Art2Music Live")
     kiosk = build_kiosk(config, engine_factory(config))
+    watchdog = watch_kiosk(kiosk, config.watchdog)  # before start: hooks the audio callback
     window = kiosk.window
     if app.platformName() in (HEADLESS_PLATFORM, "minimal"):
         window.resize(*HEADLESS_SIZE)  # no real screen to fill: the size of a 1080p kiosk
@@ -180,6 +182,8 @@ def run(args: argparse.Namespace) -> int:
         window.resize(1920, 1080)
         window.show()
     kiosk.start()
+    if watchdog is not None:
+        watchdog.start()  # tells systemd READY=1
 
     def save_screenshot() -> None:
         if screenshot is not None:
@@ -204,6 +208,8 @@ def run(args: argparse.Namespace) -> int:
         app.exec()
     finally:
         heartbeat.stop()
+        if watchdog is not None:
+            watchdog.stop()  # the UI no longer beats once its loop ended
         kiosk.shutdown()
     log.info("Kiosk stopped.")
     return 0
