@@ -24,6 +24,7 @@ from installation.config import (
     ConfigError,
     KioskConfig,
     load_config,
+    log_dir_of,
     with_overrides,
 )
 from installation.sources import DEMO_SOURCE
@@ -135,15 +136,22 @@ def screenshot_problem(config: KioskConfig) -> str | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        config = config_from_args(args)
-    except ConfigError as error:
-        print(error, file=sys.stderr)
+    from installation.logging_setup import HeldRecords, setup_logging
+
+    held = HeldRecords(logging.getLogger("installation.config"))  # e.g. a clamped volume
+    with held:
+        try:
+            config: KioskConfig | None = config_from_args(args)
+        except ConfigError as error:
+            config, refusal = None, error
+    if config is None:  # the refusal goes to the console and to the kiosk.log asked for
+        setup_logging(KioskConfig().resolve(log_dir_of(args.config)))
+        held.replay()
+        log.error("The kiosk cannot start: %s", refusal)
         return 2
 
-    from installation.logging_setup import setup_logging
-
     log_path = setup_logging(config.resolve(config.log_dir))
+    held.replay()
     log.info("Kiosk starting (log file %s).", log_path)
     if choose_qt_platform():
         log.info("No display ($DISPLAY and $WAYLAND_DISPLAY are unset): the kiosk runs "

@@ -11,6 +11,8 @@ from dataclasses import asdict, dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from installation.config_ranges import RangeError, apply_ranges, with_changes
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 """Relative paths in the config are resolved against the repository root."""
 
@@ -148,6 +150,10 @@ class KioskConfig:
         if self.seed is not None and self.seed < 0:
             raise ConfigError(f"Setting 'seed' must be 0 or more, not {self.seed}; copy it "
                               "from a 'Painting N seed S' line of the kiosk log.")
+        try:  # every number in its range (installation/config_ranges.py); clamps are logged
+            with_changes(self, apply_ranges(self))
+        except RangeError as error:
+            raise ConfigError(str(error)) from None
 
     def resolve(self, path: str) -> Path:
         """A config path as an absolute path (relative ones are taken from the repo root)."""
@@ -215,6 +221,18 @@ def load_config(path: str | Path | None) -> KioskConfig:
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"Kiosk config {path} is not valid TOML ({error}).") from None
     return _build(KioskConfig, data, "")
+
+
+def log_dir_of(path: str | Path | None) -> str:
+    """The ``log_dir`` a config file asks for, read even when the file as a whole is refused
+    (so that the refusal reaches that kiosk.log); the default when it names none."""
+    default = KioskConfig.__dataclass_fields__["log_dir"].default
+    try:
+        with Path(path).open("rb") as handle:  # type: ignore[arg-type]
+            value = tomllib.load(handle).get("log_dir", default)
+    except (TypeError, OSError, tomllib.TOMLDecodeError):
+        return default
+    return value if isinstance(value, str) and value.strip() else default
 
 
 def with_overrides(config: KioskConfig, **sections: dict[str, Any]) -> KioskConfig:

@@ -42,3 +42,36 @@ def setup_logging(log_dir: str | Path | None, level: int = logging.INFO,
     setattr(file_handler, _HANDLER_TAG, True)
     root.addHandler(file_handler)
     return log_path
+
+
+class HeldRecords(logging.Handler):
+    """Holds the records of one logger while the kiosk log is not set up yet (the config's own
+    warnings, e.g. a clamped volume), so that ``replay`` writes them into kiosk.log once it is.
+
+    Used as a context manager: while inside, the logger does not pass records on to the console.
+    """
+
+    def __init__(self, logger: logging.Logger) -> None:
+        super().__init__(logging.DEBUG)
+        self.logger = logger
+        self.records: list[logging.LogRecord] = []
+        self._propagate = logger.propagate
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+    def __enter__(self) -> HeldRecords:
+        self._propagate = self.logger.propagate
+        self.logger.addHandler(self)
+        self.logger.propagate = False
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.logger.removeHandler(self)
+        self.logger.propagate = self._propagate
+
+    def replay(self) -> None:
+        """Hands the held records to the logging handlers now in place (once)."""
+        records, self.records = self.records, []
+        for record in records:
+            self.logger.handle(record)
