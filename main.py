@@ -20,6 +20,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "eval": ("training.evaluation.cli", "MCD / LSD / FAD / cosine for the Table IV ablations"),
     "export": ("export.cli", "export checkpoints to a versioned ONNX model bundle"),
     "bench": ("bench.cli", "latency, real-time factor and memory of a bundle"),
+    "install-service": ("installation.service_cli",
+                        "start the kiosk at login and restart it on a crash (systemd / XDG)"),
 }
 
 
