@@ -190,8 +190,7 @@ def run(args: argparse.Namespace) -> int:
         window.resize(1920, 1080)
         window.show()
     kiosk.start()
-    if watchdog is not None:
-        watchdog.start()  # tells systemd READY=1
+    watchdog.start()  # tells systemd READY=1
 
     def save_screenshot() -> None:
         if screenshot is not None:
@@ -216,8 +215,7 @@ def run(args: argparse.Namespace) -> int:
         app.exec()
     finally:
         heartbeat.stop()
-        if watchdog is not None:
-            watchdog.stop()  # the UI no longer beats once its loop ended
+        watchdog.stop()  # the UI no longer beats once its loop ended
         kiosk.shutdown()
     log.info("Kiosk stopped.")
     return 0

@@ -173,10 +173,11 @@ class Watchdog:
         self._thread = threading.Thread(target=self._run, name="watchdog", daemon=True)
         self._thread.start()
         self.notifier.notify("READY=1")
-        log.info("Watchdog on: the UI and audio threads must answer within %g s%s.",
-                 self.freeze_seconds,
-                 f"; pinging systemd every {self._ping_every():g} s"
-                 if self.notifier.enabled and self.notifier.watchdog_seconds else "")
+        if self.heartbeats:
+            log.info("Watchdog on: the %s threads must answer within %g s%s.",
+                     " and ".join(h.name for h in self.heartbeats), self.freeze_seconds,
+                     f"; pinging systemd every {self._ping_every():g} s"
+                     if self.notifier.enabled and self.notifier.watchdog_seconds else "")
 
     def stop(self) -> None:
         self._stop.set()
@@ -253,20 +254,22 @@ class KioskWatchdog:
 
 def watch_kiosk(kiosk: Kiosk, config: WatchdogConfig,
                 on_freeze: Callable[[Freeze], None] | None = None,
-                notifier: SystemdNotifier | None = None) -> KioskWatchdog | None:
+                notifier: SystemdNotifier | None = None) -> KioskWatchdog:
     """Hooks heartbeats into a built kiosk; call before ``kiosk.start()`` (the audio output takes
-    the mixer's callback when it opens), then ``start()`` once the kiosk runs. None when the
-    config switches the watchdog off."""
-    if not config.enabled:
-        log.info("Watchdog off (watchdog.enabled = false in the kiosk config).")
-        return None
+    the mixer's callback when it opens), then ``start()`` once the kiosk runs. With the config's
+    watchdog off no thread is judged, but systemd still hears READY and the pings (its unit is
+    ``Type=notify``)."""
     from PyQt6.QtCore import QTimer
 
     ui, audio = Heartbeat("UI"), Heartbeat("audio")
-    mixer = kiosk.player.mixer
-    mixer.callback = beating(mixer.callback, audio)  # every output calls mixer.callback
     timer = QTimer(kiosk.window)
-    timer.timeout.connect(ui.beat)
-    watchdog = Watchdog([ui, audio], config.freeze_seconds, on_freeze=on_freeze,
-                        notifier=notifier)
+    if config.enabled:
+        mixer = kiosk.player.mixer
+        mixer.callback = beating(mixer.callback, audio)  # every output calls mixer.callback
+        timer.timeout.connect(ui.beat)
+    else:
+        log.info("Watchdog off (watchdog.enabled = false in the kiosk config): a frozen thread "
+                 "is not noticed.")
+    watchdog = Watchdog([ui, audio] if config.enabled else [], config.freeze_seconds,
+                        on_freeze=on_freeze, notifier=notifier)
     return KioskWatchdog(watchdog, ui, audio, timer)

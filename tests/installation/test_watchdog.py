@@ -251,12 +251,15 @@ def test_the_real_kiosk_frozen_ui_thread_then_frozen_audio_thread(qapp, tmp_path
         kiosk.window.close()
 
 
-def test_main_py_run_tells_systemd_it_is_ready_and_stopping(tmp_path):
+@pytest.mark.parametrize("enabled", [True, False])
+def test_main_py_run_tells_systemd_it_is_ready_and_stopping(tmp_path, enabled):
+    """Its unit is Type=notify: READY must come even with the watchdog switched off."""
     path = str(tmp_path / "notify")
     receiver = Receiver(path)
     config_file = tmp_path / "kiosk.toml"
     config_file.write_text(f'log_dir = "{tmp_path / "logs"}"\n[audio]\ndevice = "none"\n'
-                           '[watchdog]\nfreeze_seconds = 5\n', encoding="utf-8")
+                           f'[watchdog]\nfreeze_seconds = 5\nenabled = {str(enabled).lower()}\n',
+                           encoding="utf-8")
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "XDG_RUNTIME_DIR": str(tmp_path),
            "OMP_NUM_THREADS": "1", "NOTIFY_SOCKET": path, "WATCHDOG_USEC": "2000000"}
     result = subprocess.run(
@@ -268,4 +271,6 @@ def test_main_py_run_tells_systemd_it_is_ready_and_stopping(tmp_path):
     receiver.close()
     assert messages[0] == "READY=1" and messages[-1] == "STOPPING=1"
     assert "WATCHDOG=1" in messages
-    assert "Watchdog on: the UI and audio threads must answer within 5 s" in result.stderr
+    announced = "Watchdog on: the UI and audio threads must answer within 5 s; pinging systemd"
+    assert (announced in result.stderr) == enabled
+    assert ("a frozen thread is not noticed" in result.stderr) != enabled
