@@ -5,6 +5,12 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
+# ./install.sh --kiosk [install-service options]: also start the kiosk at login and restart it
+# after a crash or a freeze (main.py install-service --help). Run it as the kiosk's desktop user.
+KIOSK=0
+KIOSK_ARGS=()
+if [ "${1:-}" = "--kiosk" ]; then KIOSK=1; shift; KIOSK_ARGS=("$@"); fi
+
 APT_PACKAGES=(
   python3 python3-venv
   libportaudio2 libsndfile1                     # audio output (sounddevice) and files
@@ -49,4 +55,9 @@ install_python_environment() {
 
 install_system_packages
 install_python_environment
+if [ "$KIOSK" = 1 ]; then
+  [ "$(id -u)" -eq 0 ] && echo "install.sh: --kiosk as root sets the kiosk up for root's own login;" \
+    "run it as the desktop user the kiosk runs as." >&2
+  .venv/bin/python main.py install-service ${KIOSK_ARGS[@]+"${KIOSK_ARGS[@]}"}
+fi
 echo "install.sh: ready. Kiosk: .venv/bin/python main.py run --demo   Tests: .venv/bin/python -m pytest"
