@@ -172,6 +172,7 @@ class KioskController(QObject):
         self.window.show_feelings([])
         self.window.show_reading("")
         self.window.comment.clear()
+        self.window.keyboard.close_keyboard()
         self.window.preview.listening = False
         self.window.play_again_button.setEnabled(False)
         self.piece_id = None

@@ -55,7 +55,7 @@ def build_kiosk(config: KioskConfig, engine_factory: Callable[[], EngineLike], *
     if artworks is None:
         artworks = load_artworks(config.resolve(config.artworks))
     window = MainWindow(artworks, config.vision.steady_seconds, config.ui.attract_cycle_seconds,
-                        config.audio.volume)
+                        config.audio.volume, config.ui.keyboard_layout)
     player = AudioPlayer(config.audio, DEFAULT_AUDIO.sample_rate, null_speed=null_speed,
                          record=record_audio)
     camera = CameraWorker(source_factory(config, artworks), VisionPipeline(config.vision),

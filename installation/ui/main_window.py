@@ -26,6 +26,7 @@ from installation.ui import theme
 from installation.ui.attract import AttractView
 from installation.ui.chips import FeelingChips
 from installation.ui.comment_box import CommentBox
+from installation.ui.keyboard_panel import KeyboardPanel
 from installation.ui.mel_view import MelView
 from installation.ui.preview import LivePreview
 from installation.ui.status_bar import StatusPanel
@@ -52,7 +53,8 @@ class MainWindow(QMainWindow):
     user_activity = pyqtSignal()
 
     def __init__(self, artworks_bgr: Sequence[np.ndarray], steady_seconds: float = 1.2,
-                 attract_cycle_seconds: float = 6.0, volume: float = 0.8) -> None:
+                 attract_cycle_seconds: float = 6.0, volume: float = 0.8,
+                 keyboard_layout: str = "qwerty") -> None:
         super().__init__()
         self.setWindowTitle("Art2Music Live")
         self.setStyleSheet(theme.STYLE_SHEET)
@@ -76,11 +78,15 @@ class MainWindow(QMainWindow):
         self.reading = _label("", "reading", self)
         self.reading.setWordWrap(True)
         self.reading.setVisible(False)
+        self.keyboard = KeyboardPanel(self.comment.field, keyboard_layout)
         self.setCentralWidget(self._build())
+        self.keyboard.ensurePolished()  # hidden keys measured in the kiosk's style, not Qt's
         self.play_again_button.setEnabled(False)
         self.compose_button.setEnabled(False)
 
         self.compose_button.clicked.connect(self._request_compose)
+        self.compose_button.clicked.connect(self.keyboard.close_keyboard)
+        self.keyboard.open_changed.connect(self._keyboard_toggled)
         self.comment.submitted.connect(lambda _text: self._request_compose())
         self.play_again_button.clicked.connect(self.play_again_requested)
         self.chips.selection_changed.connect(self.feelings_changed)
@@ -98,7 +104,9 @@ class MainWindow(QMainWindow):
         left = QVBoxLayout()
         left.setSpacing(14)
         left.addWidget(self.stage, 1)
+        left.addStretch(0)  # takes the preview's room while the keyboard replaces it
         left.addWidget(self.reading)
+        left.addWidget(self.keyboard)
         body.addLayout(left, 1)
         body.addWidget(self._music_panel())
         outer.addLayout(body, 1)
@@ -150,6 +158,8 @@ class MainWindow(QMainWindow):
     # -- what the controller shows ------------------------------------------------------------
     def show_attract(self, on: bool) -> None:
         self.stage.setCurrentWidget(self.attract if on else self.preview)
+        if on:
+            self.keyboard.close_keyboard()
 
     @property
     def attract_active(self) -> bool:
@@ -162,10 +172,17 @@ class MainWindow(QMainWindow):
         """The engine's art commentary of the painting in view, under the preview ("" hides it)."""
         self.reading.setText(f"What the kiosk sees: {text}" if text else "")
         self.reading.setVisible(bool(text))
+        self.keyboard.words.set_reading(text)
+
+    def _keyboard_toggled(self, is_open: bool) -> None:
+        """The open keyboard takes the camera preview's place (the painting is in front of the
+        visitor); the reading stays above it, since the word row offers its words."""
+        self.stage.setVisible(not is_open)
 
     def show_feelings(self, feelings: Sequence[tuple[str, float]] | Sequence[str],
                       selected: Sequence[str] = ()) -> None:
         self.chips.set_feelings(feelings, selected)
+        self.keyboard.words.set_feelings(feelings)
         self.feelings_hint.setVisible(not feelings)
         self.compose_button.setEnabled(bool(feelings))
 

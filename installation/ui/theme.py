@@ -23,6 +23,9 @@ FONT_HINT_PX = 28
 TOUCH_PX = 88
 """Minimum height of anything a finger must hit (≥ 80 px)."""
 MARGIN_PX = 28
+KEY_PX = 80
+"""Height of an on-screen keyboard key (the touch minimum; five rows must leave room for the
+painting's preview)."""
 
 
 def font(px: int = FONT_BODY_PX, bold: bool = False) -> QFont:
@@ -97,6 +100,30 @@ QPushButton#chip:checked {{
     border-color: {ACCENT};
     color: {BACKGROUND};
 }}
+QFrame#keyboardPanel {{ background: {PANEL}; border-radius: 22px; }}
+QPushButton#key, QPushButton#actionKey, QPushButton#enterKey {{
+    background: {PANEL_RAISED};
+    min-height: {KEY_PX}px;
+    min-width: {KEY_PX - 16}px;
+    padding: 0 8px;
+    border-radius: 14px;
+    font-size: 34px;
+    font-weight: normal;
+}}
+QPushButton#actionKey {{ background: #3d342d; font-size: {FONT_BODY_PX}px; }}
+QPushButton#actionKey:checked {{ background: {ACCENT}; color: {BACKGROUND}; }}
+QPushButton#enterKey {{ background: {ACCENT}; color: {BACKGROUND}; font-size: {FONT_BODY_PX}px;
+                        font-weight: bold; }}
+QPushButton#key:pressed, QPushButton#actionKey:pressed {{ background: {ACCENT_DARK}; }}
+QPushButton#enterKey:pressed {{ background: #b98d3f; }}
+QPushButton#word {{
+    background: transparent;
+    border: 3px dashed #7a6a58;
+    border-radius: {TOUCH_PX // 2}px;
+    padding: 0 26px;
+    font-weight: normal;
+}}
+QPushButton#word:pressed {{ background: {ACCENT_DARK}; }}
 QSlider {{ min-height: {TOUCH_PX}px; background: transparent; }}
 QSlider::groove:horizontal {{
     height: 14px; border-radius: 7px; background: {PANEL_RAISED};
