@@ -55,6 +55,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="save a picture of the window (at exit with --exit-after, "
                         "else after 5 s); with a live camera only if the config sets "
                         "live_screenshots")
+    parser.add_argument("--keyboard", action="store_true",
+                        help="open the on-screen keyboard at start (to check the layout set "
+                        "in the config's ui.keyboard_layout; with --screenshot, a picture of it)")
     parser.add_argument("--exit-after", type=float, metavar="SECONDS",
                         help="quit after this many seconds (tests and CI)")
 
@@ -190,6 +193,8 @@ def run(args: argparse.Namespace) -> int:
         window.resize(1920, 1080)
         window.show()
     kiosk.start()
+    if args.keyboard:
+        window.keyboard.open_keyboard()
     watchdog.start()  # tells systemd READY=1
 
     def save_screenshot() -> None:
