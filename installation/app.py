@@ -193,7 +193,8 @@ def run(args: argparse.Namespace) -> int:
         window.resize(1920, 1080)
         window.show()
     kiosk.start()
-    if args.keyboard:
+    if args.keyboard:  # as when a visitor taps the comment field
+        window.comment.field.setFocus()
         window.keyboard.open_keyboard()
     watchdog.start()  # tells systemd READY=1
 
