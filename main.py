@@ -20,8 +20,13 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "eval": ("training.evaluation.cli", "MCD / LSD / FAD / cosine for the Table IV ablations"),
     "export": ("export.cli", "export checkpoints to a versioned ONNX model bundle"),
     "bench": ("bench.cli", "latency, real-time factor and memory of a bundle"),
+    "index-collection": ("installation.index_collection",
+                         "embed a folder of artworks for music -> artwork matching"),
+    "match-art": ("installation.match_art", "which artworks of the collection fit a music file"),
     "install-service": ("installation.service_cli",
                         "start the kiosk at login and restart it on a crash (systemd / XDG)"),
+    "soak": ("installation.soak_cli",
+             "run the kiosk on a video for N minutes; report underflows, RSS growth, errors"),
 }
 
 
