@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 MAX_COMMENT_CHARS = 600
 """Visitor comments and art commentary are cut to this many characters (about 120 words)."""
@@ -63,3 +63,42 @@ def build_prompt(
         f"Audio: {_join(audio_labels)}. "
         f"Audio keywords: {_join(audio_keywords)}."
     )
+
+
+def build_prompt_within(
+    count_tokens: Callable[[str], int],
+    max_tokens: int,
+    commentary: str,
+    painting_emotion: Sequence[str],
+    audio_labels: Sequence[str],
+    audio_keywords: Sequence[str],
+) -> str:
+    """`build_prompt`, with the commentary cut BY TOKENS so that the whole prompt fits a text
+    encoder's context of `max_tokens` (``count_tokens`` counts the encoder's tokens of a text,
+    special tokens included). The Painting Emotion and Audio parts come after the commentary,
+    so a text encoder that cuts at its context would drop them first; here they always stay,
+    and the commentary keeps as many of its first characters as fit (cut at a space when one
+    lies in the second half of what fits, as `clean_text` does). Only when even an empty
+    commentary does not fit is the prompt returned as `build_prompt` makes it.
+    """
+    def build(text: str) -> str:
+        return build_prompt(text, painting_emotion, audio_labels, audio_keywords)
+
+    def fits(text: str) -> bool:
+        return count_tokens(build(text)) <= max_tokens
+
+    text = clean_text(commentary)
+    if fits(text) or not fits(""):
+        return build(text)
+    fit, over = 0, len(text)  # text[:fit] fits, text[:over] does not
+    while over - fit > 1:
+        middle = (fit + over) // 2
+        if fits(text[:middle]):
+            fit = middle
+        else:
+            over = middle
+    cut = text[:fit].rstrip()
+    space = cut.rfind(" ")
+    if space > len(cut) // 2 and fits(cut[:space]):
+        cut = cut[:space]
+    return build(cut.rstrip(" ,;:"))

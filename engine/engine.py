@@ -13,13 +13,13 @@ import numpy as np
 from core.audio_config import AudioConfig
 from core.loudness import DEFAULT_TARGET_DBFS, STREAMED_LOUDNESS_SECONDS, normalising_gain
 from core.mel import denormalize
-from core.prompt import build_prompt as compose_prompt
 from core.prompt import clean_text
 from engine.bundle import Bundle
 from engine.captions import CaptionIndex, CaptionMatch
 from engine.commentary import Commentary, Vocabulary, build_commentary, raw_features
 from engine.errors import EngineError
 from engine.growing_mel import GrowingMel
+from engine.inputs import check_compose_args
 from engine.manifest import (
     DECODER,
     IMAGE_ENCODER,
@@ -34,7 +34,7 @@ from engine.reading import COMMENT_POLICY, Reading, art_commentary, prompt_feeli
 from engine.session import GraphSession, SessionSettings
 from engine.streaming import stream_vocode
 from engine.tensorrt import CACHE_DIR_NAME, ShapeRange
-from engine.tokenize import TextTokenizer, load_tokenizer
+from engine.tokenize import TextTokenizer, fit_prompt, load_tokenizer
 from engine.vocoder import GriffinLimVocoder, OnnxVocoder, Vocoder
 
 logger = logging.getLogger(__name__)
@@ -227,7 +227,8 @@ class Engine:
         match = self.nearest_caption(comment) or self.nearest_caption(", ".join(labels))
         audio_labels = match.entry.labels if match else ()
         keywords = match.entry.keywords if match else ()
-        return compose_prompt(comment, labels, audio_labels, keywords)
+        # cut by tokens: the feelings and audio parts always fit the text encoder (issue 10)
+        return fit_prompt(self._tokenizers[TEXT_ENCODER], comment, labels, audio_labels, keywords)
 
     def prompt(self, reading: Reading, comment: str = "",
                feelings: Sequence[str] | None = None) -> str:
@@ -402,6 +403,7 @@ class Engine:
         2 s; none with `target_dbfs` None); the blocks generate the rest as they are taken,
         and ``Piece.log_mel`` finishes it for whoever needs the whole Mel, once.
         """
+        check_compose_args(painting, comment, feelings, chunk_frames, target_dbfs, seed)
         timings: dict[str, float] = {}
 
         def timed(stage: str, fn, *args):

@@ -14,6 +14,7 @@ import numpy as np
 from PIL import Image
 
 from engine.errors import EngineError
+from engine.inputs import check_painting
 from engine.manifest import ImagePreprocess
 
 _INTERPOLATION = {
@@ -27,6 +28,7 @@ RESIZE_MODES = ("shortest", "squash", "area-squash")
 
 def as_rgb_uint8(image: np.ndarray) -> np.ndarray:
     """Checks and normalises a frame to H×W×3 uint8 (grey → RGB, alpha dropped)."""
+    check_painting(image, "image")
     array = np.asarray(image)
     if array.dtype != np.uint8:
         raise EngineError(f"image must be uint8 RGB pixels, got dtype {array.dtype}; convert "

@@ -22,6 +22,7 @@ import numpy as np
 
 from core.prompt import clean_text
 from engine.commentary import Commentary
+from engine.inputs import check_feelings, check_text
 
 PROMPT_FEELINGS = 1
 """Predicted feelings put in the prompt when the visitor chose none (and pre-selected chips)."""
@@ -54,6 +55,7 @@ def prompt_feelings(predicted: Sequence[tuple[str, float]] | Sequence[str],
                     chosen: Sequence[str] | None = None) -> tuple[str, ...]:
     """The feelings a prompt carries: the visitor's `chosen` ones when given (even an empty
     choice means "none"), else the top ``PROMPT_FEELINGS`` of `predicted`."""
+    check_feelings(chosen)
     if chosen is not None:
         return tuple(str(f) for f in chosen)
     labels = [f[0] if isinstance(f, tuple) else str(f) for f in predicted]
@@ -65,6 +67,7 @@ def art_commentary(comment: str, commentary: str, policy: str = COMMENT_POLICY) 
     if policy not in COMMENT_POLICIES:
         raise ValueError(f"comment policy {policy!r} is unknown; use one of "
                          f"{', '.join(COMMENT_POLICIES)}.")
+    check_text(comment, "comment")
     comment, commentary = clean_text(comment), clean_text(commentary)
     if not comment:
         return commentary

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import logging
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -12,13 +13,17 @@ from typing import Protocol
 import numpy as np
 from tokenizers import Tokenizer
 
+from core.prompt import build_prompt_within, clean_text
 from engine.errors import EngineError
+from engine.inputs import check_text
 from engine.manifest import TokenizerSpec
 
 _QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'})
 _WIDTH_AND_LIGATURES = re.compile(
     "[\u0132\u0133\u01c4-\u01cc\u01f1-\u01f3\ufb00-\ufb06\u3000\uff01-\uffee]+")
 """Latin ligatures and full/half-width forms, which ftfy rewrites with NFKC."""
+
+logger = logging.getLogger(__name__)
 
 
 def clip_clean(text: str) -> str:
@@ -34,8 +39,13 @@ def clip_clean(text: str) -> str:
 
 
 class TextTokenizer(Protocol):
+    spec: TokenizerSpec
+
     def feeds(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
         """Graph inputs for a batch of texts."""
+
+    def count(self, text: str) -> int:
+        """Tokens of `text` with the special tokens, before any cut to the context length."""
 
 
 class ClipTokenizer:
@@ -49,9 +59,14 @@ class ClipTokenizer:
         self._tokenizer.no_padding()
         self.spec = spec
 
+    def count(self, text: str) -> int:
+        return len(self._tokenizer.encode(clip_clean(check_text(text, "text")),
+                                          add_special_tokens=False).ids) + 2
+
     def ids(self, text: str) -> list[int]:
         """Token ids of one text with start/end tokens, at most ``context_length`` long."""
-        body = self._tokenizer.encode(clip_clean(text), add_special_tokens=False).ids
+        body = self._tokenizer.encode(clip_clean(check_text(text, "text")),
+                                      add_special_tokens=False).ids
         tokens = [self.spec.sot_id, *body, self.spec.eot_id]
         if len(tokens) > self.spec.context_length:
             tokens = tokens[: self.spec.context_length]
@@ -72,12 +87,19 @@ class HFTokenizer:
 
     def __init__(self, path: Path, spec: TokenizerSpec) -> None:
         self._tokenizer = Tokenizer.from_file(str(path))
+        self._counter = Tokenizer.from_file(str(path))  # the same, never truncated
+        self._counter.no_truncation()
+        self._counter.no_padding()
         self._tokenizer.enable_truncation(spec.context_length)
         self._tokenizer.enable_padding(pad_id=spec.pad_id)
         self.spec = spec
 
+    def count(self, text: str) -> int:
+        return len(self._counter.encode(check_text(text, "text") or " ").ids)
+
     def feeds(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
-        encodings = self._tokenizer.encode_batch([text or " " for text in texts])
+        encodings = self._tokenizer.encode_batch([check_text(text, "text") or " "
+                                                  for text in texts])
         return {
             "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
             "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
@@ -85,6 +107,23 @@ class HFTokenizer:
 
 
 _KINDS = {"clip_bpe": ClipTokenizer, "hf": HFTokenizer}
+
+
+def fit_prompt(tokenizer: TextTokenizer, commentary: str, feelings: Sequence[str],
+               audio_labels: Sequence[str], keywords: Sequence[str]) -> str:
+    """The composite prompt (core.prompt.build_prompt) within the tokenizer's context: a long
+    commentary (a visitor's 600-character comment in Japanese is ~600 tokens for MiniLM) is cut
+    by tokens, so the Painting Emotion and Audio parts are always encoded. The cut is logged
+    with lengths only (the comment itself stays out of the log)."""
+    limit = tokenizer.spec.context_length
+    prompt = build_prompt_within(tokenizer.count, limit, commentary, feelings, audio_labels,
+                                 keywords)
+    full = len(clean_text(commentary).rstrip("."))
+    kept = len(prompt.partition("Art Commentary: ")[2].partition(". Painting Emotion:")[0])
+    if kept < full:
+        logger.info("art commentary cut to %d of %d characters so that the feelings and audio "
+                    "parts fit the text encoder's %d tokens", kept, full, limit)
+    return prompt
 
 
 def load_tokenizer(path: Path, spec: TokenizerSpec) -> TextTokenizer:

@@ -294,8 +294,12 @@ def test_commentary_is_read_from_the_image_graph(tmp_path):
     assert reading.text == TEXT
     assert [phrase for phrase, _ in reading.commentary.subjects] == ["a red sky", "the blue sea"]
     np.testing.assert_allclose([p for _, p in reading.commentary.subjects], [1.0, 0.55], atol=1e-3)
-    assert engine.compose(reading, "sea storm", target_dbfs=None).prompt.startswith(
-        f"Art Commentary: sea storm. {TEXT[:-1]}. Painting Emotion: awe.")
+    # comment and commentary are joined (engine.reading), then cut by tokens to the hand-made
+    # encoder's 24, so that the feelings and audio parts stay whole (issue 10)
+    assert engine.compose(reading, "sea storm", target_dbfs=None).prompt == PROMPT
+    # the commentary alone: its first two words fill the 24 tokens as "sea storm" does
+    assert engine.compose(reading, "", target_dbfs=None).prompt == \
+        "Art Commentary: A painting. Painting Emotion: awe. Audio: Rain, Music. Audio keywords: waves."
     # the same graphs without the vocabulary say nothing
     bare = Engine(engine.bundle, engine._sessions, engine._tokenizers, engine._vocoder, engine._captions)
     assert bare.describe(np.full((4, 4, 3), RED, np.uint8)).commentary == Commentary()
