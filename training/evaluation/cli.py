@@ -33,6 +33,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="paintings for the kiosk-path report: image files, folders or a "
                              "paintings JSONL (repeatable; default assets/artworks)")
     parser.add_argument("--split", default="test", choices=["train", "val", "test"])
+    parser.add_argument("--retrieval", type=Path, default=None, metavar="RUN",
+                        help="music -> artwork run (python -m training.retrieval.train): with "
+                             "--data, recall@1/@5 and median rank on the split's paintings "
+                             "(OUT/retrieval/)")
+    parser.add_argument("--retrieval-baseline", type=Path, default=None, metavar="RUN",
+                        help="the colour-only retrieval run to compare with")
     parser.add_argument("--vocoder", default="griffin-lim",
                         help="griffin-lim, universal / LJSpeech (shipped HiFi-GAN) or a HiFi-GAN "
                              "run directory / generator checkpoint")
@@ -78,6 +84,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.retrieval is not None:
+        if args.data is None:
+            print("main.py eval --retrieval needs --data (the data set it was trained on).")
+            return 2
+        _retrieval(args)
+        if args.bundle is None and args.checkpoint is None:
+            return 0
     if args.bundle is None and (args.checkpoint is None or args.data is None):
         print("main.py eval needs --checkpoint and --data (Table IV), --bundle (kiosk-path "
               "report), or both.")
@@ -92,6 +105,15 @@ def run(args: argparse.Namespace) -> int:
         if args.musicality:
             _musicality(args, engine)
     return 0
+
+
+def _retrieval(args: argparse.Namespace) -> None:
+    from training.evaluation.retrieval import retrieval_report, summary_lines, write_report
+
+    report = retrieval_report(args.retrieval, args.data, args.retrieval_baseline, args.split)
+    print("\n".join(summary_lines(report)))
+    paths = write_report(report, args.out / "retrieval", args.data)
+    print("wrote " + ", ".join(str(p) for p in paths.values()))
 
 
 def _paintings(args: argparse.Namespace) -> tuple[Path, ...]:
