@@ -22,6 +22,7 @@ from installation.config import (
     load_config,
 )
 from installation.controller import KioskController
+from installation.kiosk import build_kiosk
 from installation.ui.comment_box import INPUT_LIMIT
 from installation.ui.main_window import MainWindow
 from installation.ui.touch_button import TouchButton
@@ -102,7 +103,9 @@ class Finger:
         self.at = self.at + QPoint(dx, dy)
         self._send(QEvent.Type.TouchUpdate, QEventPoint.State.Updated, self.at)
 
-    def up(self) -> None:
+    def up(self, dx: int = 0, dy: int = 0) -> None:
+        """Lifts the finger, ``dx, dy`` away from where it was last (no update between)."""
+        self.at = self.at + QPoint(dx, dy)
         self._send(QEvent.Type.TouchEnd, QEventPoint.State.Released, self.at)
 
 
@@ -118,7 +121,9 @@ def test_a_comment_typed_by_taps_reaches_the_controller_exactly(kiosk, qapp):
     assert not window.keyboard.is_open
     open_by_tap(window, qapp)
     keys = window.keyboard.keyboard
-    for label in (SHIFT, "c", "a", "f", "é", SPACE, "x", BACKSPACE, SHIFT, "ß", "o", "ö"):
+    tap(keys.key(SHIFT))
+    assert keys.key("c").text() == "C" and keys.key("é").text() == "É"
+    for label in ("c", "a", "f", "é", SPACE, "x", BACKSPACE, SHIFT, "ß", "o", "ö"):
         tap(keys.key(label))
     assert window.comment.field.text() == "Café ßoö"  # shift is one-shot; ß has no capital
     for label in ("!", ENTER):
@@ -147,6 +152,9 @@ def test_real_touch_events_type_and_send(kiosk, qapp):
     slip.down(keys.key("q"))
     slip.move_by(0, -300)
     slip.up()
+    jump = Finger(window, 4)  # or lifts elsewhere (a touchscreen may send no update)
+    jump.down(keys.key("w"))
+    jump.up(0, -300)
     assert window.comment.field.text() == "Hi ère"
     touch_tap(window, keys.key(BACKSPACE))
     touch_tap(window, keys.key(ENTER))
@@ -254,6 +262,20 @@ def test_every_layout_fits_a_1080p_kiosk_with_touch_sized_unclipped_keys(qapp, l
         assert window.keyboard.geometry().bottom() < window.status.geometry().top()
     finally:
         window.close()
+
+
+def test_the_kiosk_builds_the_keyboard_in_the_configured_layout(qapp):
+    config = KioskConfig(audio=AudioOutputConfig(device="none"),
+                         ui=UiConfig(keyboard_layout="qwertz"))
+    kiosk = build_kiosk(config, FakeEngine, artworks=[artwork(1)])
+    try:
+        keyboard = kiosk.window.keyboard.keyboard
+        assert keyboard.layout_name == "qwertz"
+        assert [k.property("char") for k in keyboard.letter_keys()][10:16] == list("qwertz")
+    finally:
+        kiosk.shutdown()
+        qapp.removeEventFilter(kiosk.window)  # build_kiosk made the window the app's filter
+        kiosk.window.close()
 
 
 def test_the_layout_is_a_config_setting(tmp_path):
