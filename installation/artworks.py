@@ -12,6 +12,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from installation.pictures import PictureError, describe_size, load_picture
 from installation.sources import list_images
 
 log = logging.getLogger(__name__)
@@ -23,14 +24,15 @@ def load_artworks(folder: str | Path, limit: int = 24) -> list[np.ndarray]:
     """BGR images from ``folder`` (longest side ≤ 1024), or the painted samples when it has none."""
     images: list[np.ndarray] = []
     for path in list_images(Path(folder))[:limit]:
-        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-        if image is None:
-            log.warning("Skipping the artwork %s: it cannot be read as a picture.", path)
+        try:  # decoded once, at reduced scale when it is a large JPEG (installation/pictures.py)
+            picture = load_picture(path, MAX_SIDE)
+        except PictureError as error:
+            log.warning("Skipping an artwork: %s", error)
             continue
-        scale = MAX_SIDE / max(image.shape[:2])
-        if scale < 1.0:
-            image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-        images.append(image)
+        if picture.large:
+            log.warning("The artwork %s is %s; it is shown at %d px at most.", path,
+                        describe_size(picture.original_size), MAX_SIDE)
+        images.append(picture.image)
     if not images:
         log.info("No pictures in %s; using the painted sample artworks.", folder)
         images = painted_samples()

@@ -19,6 +19,9 @@ from typing import Protocol
 import cv2
 import numpy as np
 
+from installation.pictures import MAX_SIDE as MAX_PICTURE_SIDE
+from installation.pictures import PictureError, describe_size, load_picture
+
 log = logging.getLogger(__name__)
 
 DEMO_SOURCE = "demo"
@@ -153,35 +156,77 @@ class VideoFileSource:
 
 
 class ImageFolderSource:
-    """A slideshow: each picture of a folder stays in view ``image_seconds``, then the next."""
+    """A slideshow: each picture of a folder stays in view ``image_seconds``, then the next.
 
-    def __init__(self, folder: str | Path, image_seconds: float = 6.0, fps: float = 10.0):
+    The pictures are decoded once, when the source opens (installation/pictures.py), at most
+    ``max_side`` px on their longest side; a frame is then only a reference to one of them. A
+    file that cannot be used (empty, not a picture, truncated, too large to decode) is left
+    out with one log line naming it and why; it is named again only if it changes. So a bad
+    file neither stops the slideshow nor makes the camera flap between live and lost.
+    """
+
+    def __init__(self, folder: str | Path, image_seconds: float = 6.0, fps: float = 10.0,
+                 max_side: int = MAX_PICTURE_SIDE):
         self.folder = Path(folder)
         self.image_seconds = image_seconds
+        self.max_side = max_side
         self.description = f"images in {self.folder.name}"
         self.frame_interval = 1.0 / fps
-        self._paths: list[Path] = []
+        self._images: list[np.ndarray] = []
+        self._decoded: dict[Path, tuple[tuple[int, int], np.ndarray | None]] = {}
+        """Each file's (size, mtime) when decoded, and its picture (None: refused)."""
         self._count = 0
 
+    @property
+    def pictures(self) -> int:
+        """How many pictures the slideshow shows (after the last ``open``)."""
+        return len(self._images)
+
     def open(self) -> None:
-        self._paths = list_images(self.folder)
-        if not self._paths:
+        paths = list_images(self.folder)
+        if not paths:
+            self._images = []
             raise SourceError(f"The folder {self.folder} holds no pictures.")
+        self._decoded = {path: self._decode(path) for path in paths}
+        self._images = [image for _, image in self._decoded.values() if image is not None]
+        if not self._images:
+            raise SourceError(f"None of the {len(paths)} files in {self.folder} is a readable "
+                              "picture (each is named in the log).")
+
+    def _decode(self, path: Path) -> tuple[tuple[int, int], np.ndarray | None]:
+        try:
+            stat = path.stat()
+            key = (stat.st_size, stat.st_mtime_ns)
+        except OSError:
+            key = (-1, -1)
+        known = self._decoded.get(path)
+        if known is not None and known[0] == key:
+            return known
+        try:
+            picture = load_picture(path, self.max_side)
+        except PictureError as error:
+            log.warning("%s", error)
+            return key, None
+        if picture.large:
+            log.warning("The picture %s is %s: decoded once at %d×%d px; a copy at most %d px "
+                        "on its longest side would load faster.", path,
+                        describe_size(picture.original_size), picture.image.shape[1],
+                        picture.image.shape[0], self.max_side)
+        image = picture.image
+        image.setflags(write=False)  # shared by every frame: nothing may draw on it
+        return key, image
 
     def read(self) -> Frame:
-        if not self._paths:
+        if not self._images:
             raise SourceError(f"The folder {self.folder} is not open.")
         timestamp = self._count * self.frame_interval
         per_image = max(1, round(self.image_seconds / self.frame_interval))
-        path = self._paths[(self._count // per_image) % len(self._paths)]
+        image = self._images[(self._count // per_image) % len(self._images)]
         self._count += 1
-        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-        if image is None:
-            raise SourceError(f"The picture {path} cannot be read.")
         return Frame(image, timestamp)
 
     def close(self) -> None:
-        self._paths = []
+        self._images = []  # the decoded pictures stay, so a reopen decodes only changed files
 
 
 class DemoWallSource:
