@@ -107,13 +107,14 @@ def cache_embeddings(dataset_dir: Path, image_spec: EncoderSpec, text_spec: Enco
     rows = read_manifest(dataset_dir)
     images = sorted({str(row.image_path) for row in rows})
     prompts = sorted({row.prompt for row in rows})
-    image_encoder = create_encoder(image_spec, device)
-    text_encoder = create_encoder(text_spec, device)
+    # Encoders are built only for a cache that is missing (a cached data set needs no weights).
     _encode_cached(_cache_path(dataset_dir, "image", image_spec), images,
-                   lambda batch: image_encoder.encode_images([read_rgb(Path(p)) for p in batch]),
+                   lambda batch: create_encoder(image_spec, device).encode_images(
+                       [read_rgb(Path(p)) for p in batch]),
                    batch_size, f"image embeddings ({image_spec.name})")
     _encode_cached(_cache_path(dataset_dir, "text", text_spec), prompts,
-                   text_encoder.encode_texts, batch_size, f"text embeddings ({text_spec.name})")
+                   lambda batch: create_encoder(text_spec, device).encode_texts(batch),
+                   batch_size, f"text embeddings ({text_spec.name})")
 
 
 def cache_image_embeddings(dataset_dir: Path, image_spec: EncoderSpec, batch_size: int = 32,

@@ -25,6 +25,7 @@ from training.checkpoint import (
     save_checkpoint,
 )
 from training.config import TrainConfig
+from training.distributed import Distributed, LossModule
 from training.encoders import EncoderSpec
 from training.features import cache_embeddings, load_cached_embeddings, read_manifest
 from training.feelings import train_feelings
@@ -190,6 +191,8 @@ def train(config: TrainConfig) -> dict:
     if config.num_threads:
         torch.set_num_threads(config.num_threads)
     device = resolve_device(config.device)
+    dist = Distributed.from_env(device)  # torchrun: one process per GPU / CPU share
+    device = dist.device(device)
     out = Path(config.out)
     checkpoints = out / "checkpoints"
     mode = InputMode(config.mode).value
@@ -204,7 +207,8 @@ def train(config: TrainConfig) -> dict:
             f"{checkpoints} already holds a run; pass --resume to continue it or choose another --out."
         )
 
-    data = load_training_data(config, image_spec, text_spec, device)
+    with dist.main_first():  # rank 0 writes the embedding cache, the others read it
+        data = load_training_data(config, image_spec, text_spec, device)
     model_config = build_model_config(config, data.splits["train"].image.shape[1],
                                       data.splits["train"].text.shape[1], data.mels.shape[-1])
     model = Art2Music(model_config).to(device)
@@ -227,6 +231,7 @@ def train(config: TrainConfig) -> dict:
         print(f"starting from the weights in {config.init_weights}")
     objective = _objective(config, model, data, device,
                            fit=resume_state is None and config.init_weights is None)
+    step_loss = dist.wrap(LossModule(model, objective), device)  # DDP across ranks
 
     def sidecar(val_loss: float | None = None) -> dict:
         return {
@@ -255,13 +260,14 @@ def train(config: TrainConfig) -> dict:
             order = epoch_order(n_train, config.seed, epoch)
             progress = tqdm(range(position, batches_per_epoch), initial=position,
                             total=batches_per_epoch, desc=f"epoch {epoch + 1}/{config.epochs}",
-                            unit="batch")
+                            unit="batch", disable=not dist.is_main)
             for batch in progress:
                 indices = order[batch * config.batch_size : (batch + 1) * config.batch_size]
+                indices, weight = dist.shard(indices)  # this rank's rows of the global batch
                 image, text, target = batch_inputs(train_split, data.mels, indices, mode,
                                                    config.seed, step, device)
-                loss = objective.loss(model, image, text, target,
-                                      train_split.mel_index[indices], step)
+                loss = step_loss(image, text, target, train_split.mel_index[indices], step,
+                                 weight=weight)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
@@ -269,13 +275,13 @@ def train(config: TrainConfig) -> dict:
                 steps_this_run += 1
                 position = batch + 1
                 history["train_step"].append(step)
-                history["train_loss"].append(float(loss.item()))
+                history["train_loss"].append(dist.global_mean(loss))
                 progress.set_postfix(loss=f"{loss.item():.4f}")
                 hit_max = config.max_steps is not None and step >= config.max_steps
-                if stop.requested or hit_max:
+                if dist.any(stop.requested) or hit_max:
                     stopped = True
                     break
-                if step % config.checkpoint_every == 0:
+                if step % config.checkpoint_every == 0 and dist.is_main:
                     save_checkpoint(checkpoints, "last", model, sidecar(), optimizer)
             progress.close()
             if stopped and position < batches_per_epoch:
@@ -289,14 +295,19 @@ def train(config: TrainConfig) -> dict:
             epoch, position = epoch + 1, 0
             if val_loss < best_val:
                 best_val = val_loss
-                save_checkpoint(checkpoints, "best", model, sidecar(val_loss))
-            save_checkpoint(checkpoints, "last", model, sidecar(val_loss), optimizer)
-            _save_figures(model, val_split, data.mels, history, out, mode, config.seed, device,
-                          preview_frames=4 * config.crop_frames if model.samples else None)
+                if dist.is_main:
+                    save_checkpoint(checkpoints, "best", model, sidecar(val_loss))
+            if dist.is_main:
+                save_checkpoint(checkpoints, "last", model, sidecar(val_loss), optimizer)
+                _save_figures(model, val_split, data.mels, history, out, mode, config.seed,
+                              device, preview_frames=4 * config.crop_frames if model.samples
+                              else None)
             print(f"epoch {epoch}: val loss {val_loss:.4f} (best {best_val:.4f})")
-    save_checkpoint(checkpoints, "last", model, sidecar(), optimizer)
+    if dist.is_main:
+        save_checkpoint(checkpoints, "last", model, sidecar(), optimizer)
     elapsed = time.perf_counter() - started
-    if not stopped:
+    dist.close()
+    if not stopped and dist.is_main:
         _fit_feelings(config, image_spec, text_spec, checkpoints)
     summary = {
         "epoch": epoch,

@@ -28,9 +28,12 @@ HOP = DEFAULT_AUDIO.hop_length
 
 @pytest.fixture(scope="module")
 def wav_dataset(tmp_path_factory) -> Path:
+    return write_wav_dataset(tmp_path_factory.mktemp("vocoder_data"))
+
+
+def write_wav_dataset(root: Path) -> Path:
     """Three 1.5 s WAV clips (two rows each, one held out), decoder-style predicted Mels and
     exact log-Mels of the whole clips (``exact/``, to check frame alignment)."""
-    root = tmp_path_factory.mktemp("vocoder_data")
     for folder in ("audio", "predicted", "exact"):
         (root / folder).mkdir()
     rng = np.random.default_rng(0)

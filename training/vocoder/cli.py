@@ -36,6 +36,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--max-steps", type=int, default=20_000,
                         help="total training steps to reach, counting resumed ones "
                              "(default: %(default)s)")
+    parser.add_argument("--max-seconds", type=float, default=None,
+                        help="stop after this many seconds of training, checkpointed and "
+                             "resumable (time-boxed GPU runs; default: no limit)")
     parser.add_argument("--batch-size", type=int, default=None,
                         help="segments per step (default: the config's, 16 for v1-v3)")
     parser.add_argument("--segment-size", type=int, default=None,
@@ -78,7 +81,8 @@ def options_from_args(args: argparse.Namespace) -> FinetuneOptions:
     splits = tuple(s.strip() for s in args.splits.split(",") if s.strip())
     return FinetuneOptions(
         dataset=args.dataset, run_dir=args.run_dir, config=args.config, init=args.init,
-        resume=args.resume, max_steps=args.max_steps, batch_size=args.batch_size,
+        resume=args.resume, max_steps=args.max_steps, max_seconds=args.max_seconds,
+        batch_size=args.batch_size,
         segment_size=args.segment_size, learning_rate=args.learning_rate,
         lr_decay=args.lr_decay, seed=args.seed, splits=splits,
         predicted_mels=args.predicted_mels, predicted_domain=args.predicted_domain,

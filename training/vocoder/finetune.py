@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import time
 import warnings
 from dataclasses import asdict, dataclass, field, replace
@@ -21,6 +22,7 @@ import torch
 from tqdm.auto import tqdm
 
 from core.audio_config import DEFAULT_AUDIO, DEFAULT_MEL_NORM, AudioConfig, MelNormalization
+from training.distributed import Distributed, ShardedBatches
 from training.vocoder import checkpoint as ckpt
 from training.vocoder.config import V1, HiFiGANConfig, get_config
 from training.vocoder.data import SegmentDataset, StepSampler, read_clips
@@ -55,6 +57,8 @@ class FinetuneOptions:
     init: str = "auto"
     resume: bool = False
     max_steps: int = 20_000
+    max_seconds: float | None = None
+    """Stop (checkpointed, resumable) after this much training time: time-boxed GPU runs."""
     batch_size: int | None = None
     segment_size: int | None = None
     learning_rate: float | None = None
@@ -133,6 +137,18 @@ class Trainer:
         self.optim_d = torch.optim.AdamW(self.discriminators.parameters(),
                                          config.learning_rate, betas=betas)
         self.mel = TorchLogMel(audio, fmax=config.mel_loss_fmax).to(device)
+        # What the step runs: the models themselves, or their DDP wrappers (distribute()).
+        self._generator: torch.nn.Module = self.generator
+        self._mpd: torch.nn.Module = self.discriminators.mpd
+        self._msd: torch.nn.Module = self.discriminators.msd
+
+    def distribute(self, context: Distributed) -> None:
+        """Runs the generator and both discriminators in DistributedDataParallel: weights
+        broadcast from rank 0, gradients averaged over ranks (the optimisers and checkpoints
+        keep the plain modules)."""
+        self._generator = context.wrap(self.generator, self.device)
+        self._mpd = context.wrap(self.discriminators.mpd, self.device)
+        self._msd = context.wrap(self.discriminators.msd, self.device)
 
     def set_epoch(self, epoch: int) -> float:
         lr = self.config.learning_rate * self.config.lr_decay**epoch
@@ -146,10 +162,10 @@ class Trainer:
         self.generator.train()
         self.discriminators.train()
         y = audio.to(self.device).unsqueeze(1)
-        y_hat = self.generator(mel.to(self.device))
+        y_hat = self._generator(mel.to(self.device))
         with torch.no_grad():
             y_mel = self.mel(y)
-        mpd, msd = self.discriminators.mpd, self.discriminators.msd
+        mpd, msd = self._mpd, self._msd
 
         self.optim_d.zero_grad(set_to_none=True)
         real_f, fake_f, _, _ = mpd(y, y_hat.detach())
@@ -209,25 +225,32 @@ def finetune(options: FinetuneOptions) -> FinetuneResult:
         config = resolve_config(options)
     clips = read_clips(options.dataset, options.splits, options.predicted_mels)
     device = pick_device(options.device)
+    dist = Distributed.from_env(device)  # torchrun: each rank takes batch_size / world segments
+    if config.batch_size % dist.world_size:
+        raise ValueError(f"The batch size {config.batch_size} must split evenly over "
+                         f"{dist.world_size} processes; pass --batch-size N·{dist.world_size}.")
+    device = dist.device(device)
     trainer = Trainer(config, options.audio, device)
     if resuming:
         sidecar = ckpt.load_training_state(ckpt_dir, trainer.generator, trainer.discriminators,
                                            trainer.optim_g, trainer.optim_d)
         start_step, init = int(sidecar["step"]), sidecar["init"]
-        _trim_log(run_dir / LOSS_LOG, start_step)
+        if dist.is_main:
+            _trim_log(run_dir / LOSS_LOG, start_step)
         if sidecar.get("num_clips", len(clips)) != len(clips):
             warnings.warn(f"The data set now has {len(clips)} clips, not {sidecar['num_clips']}; "
                           f"the resumed run will not replay the original batch order.",
                           stacklevel=2)
     else:
         start_step, init = 0, initialise_generator(trainer.generator, options.init)
+    trainer.distribute(dist)
 
     dataset = SegmentDataset(clips, config.segment_size, options.audio, options.mel_norm,
                              options.predicted_fraction if options.predicted_mels else 0.0,
                              options.predicted_domain, options.cache_clips)
     sampler = StepSampler(len(clips), config.batch_size, config.seed, start_step,
                           options.max_steps)
-    loader = torch.utils.data.DataLoader(dataset, batch_sampler=sampler,
+    loader = torch.utils.data.DataLoader(dataset, batch_sampler=ShardedBatches(sampler, dist),
                                          num_workers=options.num_workers,
                                          pin_memory=device.type == "cuda")
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -236,6 +259,8 @@ def finetune(options: FinetuneOptions) -> FinetuneResult:
     step = last_logged = start_step
 
     def save() -> None:
+        if not dist.is_main:
+            return
         epoch = sampler.epoch_of(step)
         ckpt.save_training_state(ckpt_dir, trainer.generator, trainer.discriminators,
                                  trainer.optim_g, trainer.optim_d,
@@ -243,13 +268,16 @@ def finetune(options: FinetuneOptions) -> FinetuneResult:
                                   "num_clips": len(clips)})
         plot_loss_curve(log_path, run_dir / LOSS_PLOT)
 
-    bar = tqdm(total=options.max_steps, initial=start_step, disable=not options.progress,
+    bar = tqdm(total=options.max_steps, initial=start_step,
+               disable=not (options.progress and dist.is_main),
                desc=f"HiFi-GAN {config.name}", unit="step", dynamic_ncols=True)
-    tic = time.perf_counter()
-    with bar, log_path.open("a", encoding="utf-8") as log:
+    tic = started = time.perf_counter()
+    with bar, (log_path if dist.is_main else Path(os.devnull)).open("a", encoding="utf-8") as log:
         for mel, audio, predicted in loader:
             lr = trainer.set_epoch(sampler.epoch_of(step))
-            losses = trainer.step(mel, audio)
+            losses = dist.mean_dict({**trainer.step(mel, audio),
+                                     "predicted_share": float(predicted.mean())})
+            predicted_share = losses.pop("predicted_share")
             if not all(math.isfinite(v) for v in losses.values()):
                 raise FloatingPointError(f"Non-finite loss at step {step + 1} ({losses}); lower "
                                          f"--lr or resume from the last checkpoint.")
@@ -258,7 +286,7 @@ def finetune(options: FinetuneOptions) -> FinetuneResult:
             if step % options.log_every == 0 or step == options.max_steps:
                 seconds = (time.perf_counter() - tic) / (step - last_logged)
                 tic, last_logged = time.perf_counter(), step
-                record = {"step": step, "lr": lr, "predicted_share": float(predicted.mean()),
+                record = {"step": step, "lr": lr, "predicted_share": predicted_share,
                           "sec_per_step": seconds, **losses}
                 log.write(json.dumps(record) + "\n")
                 log.flush()
@@ -266,8 +294,12 @@ def finetune(options: FinetuneOptions) -> FinetuneResult:
                                 d=f"{losses['loss_d']:.2f}")
             if step % options.checkpoint_every == 0:
                 save()
+            if options.max_seconds is not None and dist.any(
+                    time.perf_counter() - started >= options.max_seconds):
+                break  # every rank at the same step; the final save below keeps it
     unsaved = step > start_step and step % options.checkpoint_every != 0
-    if unsaved or not ckpt.has_checkpoint(ckpt_dir):
+    if dist.is_main and (unsaved or not ckpt.has_checkpoint(ckpt_dir)):
         save()
+    dist.close()  # every rank returns once rank 0's checkpoint is written
     return FinetuneResult(step=step, epoch=sampler.epoch_of(step), checkpoint_dir=ckpt_dir,
                           last_losses=losses)
