@@ -48,6 +48,8 @@ _HELP = {
     "no_eager": "skip the PyTorch eager comparison (it needs torch and the checkpoint)",
     "threads": "onnxruntime intra-op threads (0: all cores)",
     "open_clip_config": "folder of extra open_clip model configs (JSON) for the eager column",
+    "trt_cache": "TensorRT engine cache folder (default <bundle>/trt_cache); an empty one makes "
+    "engine_load_s include the engine build",
 }
 
 
@@ -67,6 +69,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, default=0, help=_HELP["threads"])
     parser.add_argument("--open-clip-config", type=Path, action="append", default=[],
                         help=_HELP["open_clip_config"])
+    parser.add_argument("--trt-cache", type=Path, default=None, help=_HELP["trt_cache"])
 
 
 def run(args: argparse.Namespace) -> int:
@@ -84,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
     config = BenchConfig(bundle=args.bundle, repeats=2 if args.short else args.repeats,
                          providers=args.providers.split(",") if args.providers else None,
                          chunk_frames=args.chunk_frames, eager=not args.no_eager,
-                         threads=args.threads)
+                         threads=args.threads, cache_dir=args.trt_cache)
     try:
         with console.status(f"benchmarking {args.bundle} ({config.repeats} repeats)"):
             result = run_benchmark(config)

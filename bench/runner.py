@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +27,8 @@ class BenchConfig:
     chunk_frames: int = DEFAULT_CHUNK_FRAMES
     eager: bool = True
     threads: int = 0
+    cache_dir: Path | None = None
+    """TensorRT engine cache (default ``<bundle>/trt_cache``); an empty one times the build."""
 
 
 def _summaries(timings: dict[str, list[float]]) -> dict[str, Summary]:
@@ -36,8 +39,10 @@ def run_benchmark(config: BenchConfig) -> BenchResult:
     """Engine first (its peak RSS measured before torch is imported), then eager."""
     frame = camera_frame()
     with PeakRSS() as engine_rss:
+        loading = time.perf_counter()
         engine = Engine.load(config.bundle, providers=config.providers,
-                             intra_op_threads=config.threads)
+                             intra_op_threads=config.threads, cache_dir=config.cache_dir)
+        load_seconds = time.perf_counter() - loading
         engine_timings = time_engine(engine, frame, COMMENT, config.repeats,
                                      config.chunk_frames)
     gpu = gpu_memory_mb()
@@ -58,6 +63,9 @@ def run_benchmark(config: BenchConfig) -> BenchResult:
         "real_time_factor": round(result.engine[TO_PIECE].median / clip, 4),
         "real_time_factor_one_pass": round(result.engine[ONE_PASS].median / clip, 4),
         "engine_peak_rss_mb": round(engine_rss.peak_mb, 1),
+        # Sessions + one warm-up run of every graph: TensorRT builds its engines here when the
+        # cache is cold and loads them when it is warm, so cold − warm is the build time.
+        "engine_load_s": round(load_seconds, 3),
         "gpu_memory_mb": None if gpu is None else round(gpu, 1),
     }
     if config.eager:
