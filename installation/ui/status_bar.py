@@ -1,9 +1,10 @@
-"""Camera / sound / music-engine state as three labelled lights and a one-line message."""
+"""Camera / sound / music-engine state as three labelled lights and the most urgent message,
+shown whole (wrapped)."""
 
 from __future__ import annotations
 
 from PyQt6.QtCore import QRectF, QSize, Qt
-from PyQt6.QtGui import QPainter
+from PyQt6.QtGui import QPainter, QTextLayout, QTextOption
 from PyQt6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QWidget
 
 from installation.ui import theme
@@ -44,20 +45,78 @@ class StatusLight(QWidget):
         painter.end()
 
 
-class ElidedLabel(QLabel):
-    """A one-line label that drops its middle ("…") when the text does not fit: a status
-    message starts with what happened and ends with what the kiosk does next ("Retrying in
-    4 s."), while a long file path in between matters least (full text as tooltip)."""
+class StatusMessage(QLabel):
+    """The status message, whole: wrapped over up to ``MAX_LINES`` lines (a long file path is
+    broken anywhere rather than overflow), so an error is read in full on the screen. Only a
+    message longer than that is cut, at its end ("…"); the full text is the tooltip and goes to
+    the log with every state change."""
+
+    MAX_LINES = 4
+
+    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(text, parent)
+        policy = QSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        policy.setHeightForWidth(True)
+        self.setSizePolicy(policy)
+
+    def setText(self, text: str) -> None:  # noqa: N802 (Qt's name)
+        super().setText(text)
+        self.updateGeometry()
+
+    def lines(self, width: int | None = None) -> list[str]:
+        """The lines as drawn at ``width`` (default: the label's width)."""
+        width = max(1, self.width() if width is None else width)
+        text = self.text()
+        if not text:
+            return []
+        layout = QTextLayout(text, self.font())
+        option = QTextOption()
+        option.setWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
+        layout.setTextOption(option)
+        layout.beginLayout()
+        lines: list[str] = []
+        while (line := layout.createLine()).isValid():
+            line.setLineWidth(width)
+            if len(lines) == self.MAX_LINES - 1:  # the last line takes the rest, elided at end
+                rest = text[line.textStart():].strip()
+                lines.append(self.fontMetrics().elidedText(rest, Qt.TextElideMode.ElideRight,
+                                                           width))
+                break
+            lines.append(text[line.textStart():line.textStart() + line.textLength()].strip())
+        layout.endLayout()
+        return lines
 
     def shown_text(self) -> str:
-        """The text as drawn at the label's current width."""
-        return self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideMiddle,
-                                             self.width())
+        """The text as drawn at the label's current width, lines joined by newlines."""
+        return "\n".join(self.lines())
 
-    def paintEvent(self, event) -> None:
+    def hasHeightForWidth(self) -> bool:  # noqa: N802 (Qt's name)
+        return True
+
+    def heightForWidth(self, width: int) -> int:  # noqa: N802 (Qt's name)
+        return max(1, len(self.lines(width))) * self.fontMetrics().lineSpacing()
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
+        return QSize(200, self.heightForWidth(max(self.width(), 200)))
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
+        return QSize(0, self.fontMetrics().lineSpacing())
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().resizeEvent(event)
+        if self.height() != self.heightForWidth(self.width()):
+            self.updateGeometry()  # a new width may need more or fewer lines
+
+    def paintEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         painter = QPainter(self)
         painter.setPen(self.palette().color(self.foregroundRole()))
-        painter.drawText(QRectF(self.rect()), int(self.alignment()), self.shown_text())
+        painter.setFont(self.font())
+        step = self.fontMetrics().lineSpacing()
+        lines = self.lines()
+        top = max(0, (self.height() - step * len(lines)) // 2)
+        for index, line in enumerate(lines):
+            painter.drawText(QRectF(0, top + index * step, self.width(), step),
+                             int(Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft), line)
         painter.end()
 
 
@@ -71,10 +130,9 @@ class StatusPanel(QWidget):
         self.engine = StatusLight("Music engine", self)
         for light in self.lights():
             light.setFont(theme.font(theme.FONT_HINT_PX))
-        self.message = ElidedLabel("", self)
+        self.message = StatusMessage("", self)
         self.message.setAlignment(Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft)
         self.message.setObjectName("hint")
-        self.message.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(14)
