@@ -49,11 +49,14 @@ class CollectionIndex:
         return len(self.entries)
 
     def resolve(self, entry: CollectionEntry) -> Path:
-        """The artwork's file on this machine."""
+        """The artwork's file on this machine: its recorded path (relative to the index's
+        folder), else a file of the same name beside the index (a collection moved whole)."""
         candidate = Path(entry.path)
-        if candidate.is_absolute() or self.path is None:
+        if self.path is None:
             return candidate
-        return (self.path.parent / candidate).resolve()
+        recorded = candidate if candidate.is_absolute() else self.path.parent / candidate
+        beside = self.path.parent / candidate.name
+        return recorded if recorded.is_file() or not beside.is_file() else beside
 
     def save(self, path: str | Path) -> Path:
         """Writes the index atomically (a temporary file, then one rename)."""
@@ -96,10 +99,10 @@ class CollectionIndex:
 
 
 def _portable(image: Path, index_dir: Path) -> str:
-    try:
-        return os.path.relpath(image.resolve(), index_dir.resolve())
-    except ValueError:  # another drive (Windows)
-        return str(image.resolve())
+    """Relative to the index's folder when the image lies in it or below, else absolute."""
+    image, index_dir = image.resolve(), index_dir.resolve()
+    return image.relative_to(index_dir).as_posix() if image.is_relative_to(index_dir) \
+        else str(image)
 
 
 def read_sidecar(folder: Path) -> dict[str, dict[str, str]]:

@@ -144,9 +144,12 @@ class KioskController(QObject):
                 self.window.show_attract(False)
 
     def _on_painting(self, result: VisionResult) -> None:
+        self.start_painting(result.crop_rgb, f"in view (outline found: {result.detection.found})")
+
+    def start_painting(self, crop_rgb, origin: str = "from the listen mode") -> None:
+        """Composes for a new painting (RGB): the camera's crop, or the listen mode's match."""
         self.painting_id += 1
-        log.info("Painting %d in view (outline found: %s).", self.painting_id,
-                 result.detection.found)
+        log.info("Painting %d %s.", self.painting_id, origin)
         self.feelings = []
         self.can_compose = False
         self.last_piece = None
@@ -160,7 +163,7 @@ class KioskController(QObject):
                         if self.composer.state != EngineState.ERROR else
                         "The music engine is not ready yet; see the status bar.")
         self.window.show_attract(False)
-        self.composer.submit(ComposeRequest(self.painting_id, result.crop_rgb))
+        self.composer.submit(ComposeRequest(self.painting_id, crop_rgb))
         self.painting_started.emit(self.painting_id)
 
     def _on_visitor_left(self) -> None:
@@ -186,6 +189,7 @@ class KioskController(QObject):
     # -- composer -----------------------------------------------------------------------------
     def _on_engine_status(self, state: str, message: str) -> None:
         self.window.set_part_status("engine", ENGINE_LEVELS.get(state, "warn"), message)
+        self.camera.set_busy(state == EngineState.BUSY)
         ready = state in (EngineState.READY, EngineState.BUSY)
         self.window.preview.composing_text = (
             "Composing…" if ready else "The music engine is not ready yet")

@@ -15,6 +15,7 @@ from installation.camera import CameraWorker
 from installation.composer import ComposerThread, EngineLike
 from installation.config import KioskConfig
 from installation.controller import KioskController
+from installation.listen import ListenMode, StreamFactory, attach_listen_mode
 from installation.sources import DEMO_SOURCE, DemoWallSource, FrameSource, source_from_spec
 from installation.ui.main_window import MainWindow
 from installation.vision import VisionPipeline
@@ -27,11 +28,14 @@ class Kiosk:
     camera: CameraWorker
     composer: ComposerThread
     player: AudioPlayer
+    listen: ListenMode | None = None
 
     def start(self) -> None:
         self.controller.start()
 
     def shutdown(self) -> None:
+        if self.listen is not None:
+            self.listen.stop()
         self.controller.shutdown()
 
 
@@ -49,9 +53,11 @@ def source_factory(config: KioskConfig, artworks: list[np.ndarray]) -> Callable[
 
 def build_kiosk(config: KioskConfig, engine_factory: Callable[[], EngineLike], *,
                 realtime: bool = True, null_speed: float = 1.0, record_audio: bool = False,
-                artworks: list[np.ndarray] | None = None) -> Kiosk:
+                artworks: list[np.ndarray] | None = None,
+                microphone: StreamFactory | None = None) -> Kiosk:
     """``realtime`` False reads file sources as fast as possible (tests); ``null_speed`` and
-    ``record_audio`` configure the silent stand-in output used when there is no sound device."""
+    ``record_audio`` configure the silent stand-in output used when there is no sound device;
+    ``microphone`` replaces the listen mode's sounddevice input stream (tests)."""
     if artworks is None:
         artworks = load_artworks(config.resolve(config.artworks))
     window = MainWindow(artworks, config.vision.steady_seconds, config.ui.attract_cycle_seconds,
@@ -69,4 +75,8 @@ def build_kiosk(config: KioskConfig, engine_factory: Callable[[], EngineLike], *
     app = QApplication.instance()
     if app is not None:
         window.install_activity_filter(app)
-    return Kiosk(window, controller, camera, composer, player)
+    listen = attach_listen_mode(window, controller.start_painting, config.resolve(config.bundle),
+                                config.resolve(config.artworks) / "index.npz",
+                                stream_factory=microphone,
+                                providers=list(config.engine_providers) or None)
+    return Kiosk(window, controller, camera, composer, player, listen)
