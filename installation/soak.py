@@ -83,7 +83,7 @@ class LogCounter(logging.Handler):
 @dataclass(frozen=True)
 class SoakSettings:
     minutes: float
-    comment_every_s: float = 8.0
+    comment_every_s: float = 15.0
     sample_every_s: float = 1.0
 
 

@@ -32,8 +32,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--video", type=Path, help="camera video (default: the sample artworks "
                         "hung one after another, written to OUT/soak_video.mp4)")
     parser.add_argument("--out", type=Path, help="report folder (default runs/soak/<time>)")
-    parser.add_argument("--comment-every", type=float, default=8.0, metavar="SECONDS",
-                        help="a visitor writes a comment and taps Compose this often")
+    parser.add_argument("--comment-every", type=float, default=15.0, metavar="SECONDS",
+                        help="a visitor writes a comment and taps Compose this often (a new "
+                        "comment cancels a piece still being composed: below ~12 s with the "
+                        "shipped bundle on 2 cores no piece is composed to its end)")
     parser.add_argument("--hold-seconds", type=float, default=20.0,
                         help="how long each painting stays in the generated video")
     parser.add_argument("--sample-every", type=float, metavar="SECONDS",
