@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from core.audio_config import AudioConfig
+from core.beat import steady_clock
 from core.loudness import DEFAULT_TARGET_DBFS, STREAMED_LOUDNESS_SECONDS, normalising_gain
 from core.mel import denormalize
 from core.prompt import clean_text
@@ -286,12 +287,12 @@ class Engine:
         if chunk_frames < 1:
             raise EngineError(f"chunk_frames must be ≥ 1, got {chunk_frames}; pass a positive "
                               "chunk size.")
-        outputs = self._decode(image_embedding, text_embedding)
+        outputs = self._decode_all(image_embedding, text_embedding)
         spec = self.manifest.decoder
         if spec.samples:
             return self._sample_chunks(spec, outputs, self.new_seed() if seed is None else seed,
                                        chunk_frames)
-        mel = denormalize(outputs[0], self.manifest.mel_norm)
+        mel = denormalize(outputs[0][0], self.manifest.mel_norm)
         return (mel[:, start:start + chunk_frames]
                 for start in range(0, mel.shape[-1], chunk_frames))
 
@@ -309,34 +310,66 @@ class Engine:
     def _decode(self, image_embedding: np.ndarray, text_embedding: np.ndarray) -> np.ndarray:
         """One run of the decoder graph: the normalised Mel [1, n_mels, frames], or for a
         sampling decoder the condition [1, hidden]."""
+        return self._decode_all(image_embedding, text_embedding)[0]
+
+    def _decode_all(self, image_embedding: np.ndarray, text_embedding: np.ndarray
+                    ) -> list[np.ndarray]:
+        """Every output of one decoder-graph run (a beat-clock decoder adds tempo logits)."""
         session = self._session(DECODER)
         image_name, text_name = session.input_names
         feeds = {image_name: self._check(image_embedding, DECODER, 0),
                  text_name: self._check(text_embedding, DECODER, 1)}
-        return session.run(feeds)[0]
+        return session.run(feeds)
 
-    def _sample_chunks(self, spec: DecoderSpec, condition: np.ndarray, seed: int,
+    def tempo(self, image_embedding: np.ndarray, text_embedding: np.ndarray) -> float | None:
+        """The generation tempo (BPM) the decoder picks for these embeddings; None when the
+        bundle's decoder has no beat clock."""
+        spec = self.manifest.decoder
+        if not spec.beat_features:
+            return None
+        return self._tempo_of(spec, self._decode_all(image_embedding, text_embedding))
+
+    @staticmethod
+    def _tempo_of(spec: DecoderSpec, outputs: list[np.ndarray]) -> float:
+        if len(outputs) < 2 or np.asarray(outputs[1]).size != len(spec.tempo_bpm):
+            raise EngineError(f"the decoder graph gives no tempo logits over the manifest's "
+                              f"{len(spec.tempo_bpm)} tempo classes; re-export the bundle.")
+        return float(spec.tempo_bpm[int(np.argmax(outputs[1]))])
+
+    def _sample_chunks(self, spec: DecoderSpec, outputs: list[np.ndarray], seed: int,
                        chunk_frames: int) -> Iterator[np.ndarray]:
         """Natural-log Mel chunks, one run of the step graph per frame: the previous frame's
-        codes and the LSTM state go in, the sampled codes, their normalised Mel frame and the
-        new state come out (Gumbel-max sampling, noise drawn here from `seed`, chunk by chunk:
-        the generator's stream is the same as one draw for the whole piece)."""
+        codes and the LSTM state go in (with a beat clock, the frame's beat phase at the
+        predicted tempo; with guidance, the scale), the sampled codes, their normalised Mel
+        frame and the new state come out (Gumbel-max sampling, noise drawn here from `seed`,
+        chunk by chunk: the generator's stream is the same as one draw for the whole piece)."""
         step = self._session(spec.step_graph or "")
         rng = np.random.default_rng(seed)
-        names = step.input_names
-        state_shape = (spec.layers, 1, spec.hidden)
-        previous = np.full((1, spec.stages), spec.codebook_size, dtype=np.int64)
-        h, c = np.zeros(state_shape, np.float32), np.zeros(state_shape, np.float32)
-        inverse = np.asarray([1.0 / t for t in spec.temperatures], dtype=np.float32)
-        cond = np.asarray(condition, dtype=np.float32).reshape(1, -1)
+        state_shape = (spec.layers, spec.state_batch, spec.hidden)
+        feeds = {"previous_codes": np.full((1, spec.stages), spec.codebook_size, dtype=np.int64),
+                 "condition": np.asarray(outputs[0], dtype=np.float32).reshape(1, -1),
+                 "h0": np.zeros(state_shape, np.float32), "c0": np.zeros(state_shape, np.float32),
+                 "inverse_temperature": np.asarray([1.0 / t for t in spec.temperatures],
+                                                   dtype=np.float32)}
+        if spec.guided:
+            feeds["guidance"] = np.asarray([spec.guidance], dtype=np.float32)
+        clock = (steady_clock(spec.frames, self._tempo_of(spec, outputs), self.audio)
+                 if spec.beat_features else None)
+        missing = set(step.input_names) - set(feeds) - {"noise", "beat"}
+        if missing or (clock is None) == ("beat" in step.input_names):
+            raise EngineError(f"the step graph's inputs {step.input_names} do not match the "
+                              "manifest's decoder section; re-export the bundle.")
         for start in range(0, spec.frames, chunk_frames):
             count = min(chunk_frames, spec.frames - start)
             uniform = rng.random((count, 1, spec.stages, spec.codebook_size), dtype=np.float32)
             noise = -np.log(-np.log(np.clip(uniform, 1e-10, 1.0 - 1e-7)))
             mel = np.empty((self.audio.n_mels, count), dtype=np.float32)
             for t in range(count):
-                previous, frame, h, c = step.run(dict(zip(names, (previous, cond, h, c, noise[t],
-                                                                  inverse), strict=True)))
+                feeds["noise"] = noise[t]
+                if clock is not None:
+                    feeds["beat"] = clock[start + t][None]
+                codes, frame, feeds["h0"], feeds["c0"] = step.run(feeds)
+                feeds["previous_codes"] = codes
                 mel[:, t] = frame[0]
             yield denormalize(mel, self.manifest.mel_norm)
 

@@ -254,7 +254,12 @@ class DecoderSpec:
     condition [1, ``hidden``]; the ``step_graph`` is run once per frame with the previous codes
     [1, ``stages``], the condition, the LSTM state [``layers``, 1, ``hidden``] × 2, Gumbel noise
     [1, ``stages``, ``codebook_size``] and 1/temperature per stage, and returns the frame's codes,
-    its normalised Mel frame and the new state (engine.engine.Engine.generate_mel)."""
+    its normalised Mel frame and the new state (engine.engine.Engine.generate_mel).
+
+    With ``beat_features`` the decoder graph also returns tempo-class logits over ``tempo_bpm``
+    and the step graph takes the frame's ``beat`` clock [1, ``beat_features``] (core/beat.py);
+    with ``guidance`` ≠ 1 it takes the classifier-free ``guidance`` scale [1] and its state is
+    [``layers``, 2, ``hidden``] (conditional and null branch)."""
 
     kind: str = BILSTM
     frames: int = 896
@@ -264,6 +269,18 @@ class DecoderSpec:
     layers: int = 0
     hidden: int = 0
     temperatures: tuple[float, ...] = ()
+    guidance: float = 1.0
+    tempo_bpm: tuple[float, ...] = ()
+    beat_features: int = 0
+
+    @property
+    def guided(self) -> bool:
+        """True when the step graph runs a null branch beside the conditional one."""
+        return self.guidance != 1.0
+
+    @property
+    def state_batch(self) -> int:
+        return 2 if self.guided else 1
 
     @property
     def samples(self) -> bool:
@@ -273,6 +290,7 @@ class DecoderSpec:
     def to_dict(self) -> dict:
         values = asdict(self)
         values["temperatures"] = list(self.temperatures)
+        values["tempo_bpm"] = list(self.tempo_bpm)
         return values
 
     @classmethod
@@ -281,7 +299,10 @@ class DecoderSpec:
                    step_graph=values.get("step_graph"), stages=int(values.get("stages", 0)),
                    codebook_size=int(values.get("codebook_size", 0)),
                    layers=int(values.get("layers", 0)), hidden=int(values.get("hidden", 0)),
-                   temperatures=tuple(float(t) for t in values.get("temperatures", ())))
+                   temperatures=tuple(float(t) for t in values.get("temperatures", ())),
+                   guidance=float(values.get("guidance", 1.0)),
+                   tempo_bpm=tuple(float(t) for t in values.get("tempo_bpm", ())),
+                   beat_features=int(values.get("beat_features", 0)))
 
 
 def _optional(values: dict | None, cls):

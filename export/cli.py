@@ -41,7 +41,21 @@ _HELP = {
     "open_clip_config": "folder of extra open_clip model configs (JSON), e.g. a test model",
     "temperatures": "token decoder only: sampling temperature per codebook stage, comma "
                     "separated (e.g. 1.0,0.9); default: the ones the run was trained with",
+    "guidance": "token decoder trained with --condition-dropout only: classifier-free guidance "
+                "scale (1 = conditional alone; larger follows the painting and comment more "
+                "closely); default: the run's own",
 }
+
+
+def _guidance(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"give the guidance scale as a number, e.g. 2.0 (got "
+                                         f"{text!r})") from None
+    if not 0.0 <= value <= 10.0:
+        raise argparse.ArgumentTypeError(f"guidance must lie in [0, 10], got {text!r}")
+    return value
 
 
 def _temperatures(text: str) -> tuple[float, ...]:
@@ -71,6 +85,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=_HELP["commentary_words"])
     parser.add_argument("--temperatures", type=_temperatures, default=None,
                         help=_HELP["temperatures"])
+    parser.add_argument("--guidance", type=_guidance, default=None, help=_HELP["guidance"])
     parser.add_argument("--open-clip-config", type=Path, action="append", default=[],
                         help=_HELP["open_clip_config"])
 
@@ -123,7 +138,8 @@ def run(args: argparse.Namespace) -> int:
         checkpoint=args.checkpoint, out=args.out, vocoder=args.vocoder, fp16=args.fp16,
         parity_tol=args.parity_tol, captions=args.captions,
         caption_encoder=args.caption_encoder, feelings_head=args.feelings_head,
-        commentary_words=args.commentary_words, temperatures=args.temperatures)
+        commentary_words=args.commentary_words, temperatures=args.temperatures,
+        guidance=args.guidance)
     columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
     try:
         with Progress(*columns, console=console, transient=False) as progress:

@@ -92,52 +92,72 @@ def decoder_source(model: nn.Module, image: torch.Tensor, text: torch.Tensor) ->
 
 
 class TokenCondition(nn.Module):
-    """Eq. (1)'s projector followed by the token decoder's condition layer: embeddings → [1, H]."""
+    """Eq. (1)'s projector followed by the token decoder's condition layer: embeddings → [1, H]
+    (and, with a beat clock, the tempo-class logits of that condition)."""
 
     def __init__(self, model: nn.Module) -> None:
         super().__init__()
         self.projector = model.projector
-        self.condition = model.decoder.condition
+        self.decoder = model.decoder
 
-    def forward(self, image: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
-        return self.condition(self.projector(image, text))
+    def forward(self, image: torch.Tensor, text: torch.Tensor):
+        cond = self.decoder.condition(self.projector(image, text))
+        if self.decoder.tempo_head is None:
+            return cond
+        return cond, self.decoder.tempo_logits(cond)
 
 
 class TokenStep(nn.Module):
-    """One sampled frame of the token decoder (TokenMelDecoder.step) as a pure function."""
+    """One sampled frame of the token decoder (TokenMelDecoder.step) as a pure function; the
+    beat clock and the guidance scale are inputs when the model has them."""
 
-    def __init__(self, decoder: nn.Module) -> None:
+    def __init__(self, decoder: nn.Module, guided: bool) -> None:
         super().__init__()
         self.decoder = decoder
+        self.clock = bool(decoder.config.beat_features)
+        self.guided = guided
 
-    def forward(self, previous, cond, h0, c0, noise, inverse_temperature):
-        return self.decoder.step(previous, cond, h0, c0, noise, inverse_temperature)
+    def forward(self, previous, cond, h0, c0, noise, inverse_temperature, *extra):
+        beat = extra[0] if self.clock else None
+        guidance = extra[-1] if self.guided else None
+        return self.decoder.step(previous, cond, h0, c0, noise, inverse_temperature, beat,
+                                 guidance)
 
 
-def token_decoder_sources(model: nn.Module, image: torch.Tensor,
-                          text: torch.Tensor) -> tuple[GraphSource, GraphSource]:
+def token_decoder_sources(model: nn.Module, image: torch.Tensor, text: torch.Tensor,
+                          guided: bool = False) -> tuple[GraphSource, GraphSource]:
     """The condition graph (``decoder``) and the one-frame step graph (``decoder_step``), both
     off TensorRT (LSTM, see MODEL_NOTES.md) and kept in fp32 (a rounded logit may pick another
-    code, which the parity gate would rightly refuse)."""
+    code, which the parity gate would rightly refuse). `guided`: the step graph runs the
+    conditional and the null branch side by side (state batch 2) and takes a ``guidance``
+    scale."""
     decoder = model.decoder
     config = decoder.config
     condition = TokenCondition(model).eval()
     with torch.no_grad():
-        cond = condition(image, text)
-    previous, h0, c0 = decoder.initial_state(1)
+        outputs = condition(image, text)
+    cond = outputs[0] if isinstance(outputs, tuple) else outputs
+    previous, h0, c0 = decoder.initial_state(1, guided)
     generator = torch.Generator().manual_seed(0)
     h0 = torch.randn(h0.shape, generator=generator) * 0.1
     c0 = torch.randn(c0.shape, generator=generator) * 0.1
     previous = torch.randint(0, config.codebook_size, previous.shape, generator=generator)
     noise = torch.zeros(1, config.stages, config.codebook_size)
     inverse = torch.tensor([1.0 / t for t in config.temperatures])
-    step = GraphSource(DECODER_STEP, TokenStep(decoder).eval(),
-                       (previous, cond, h0, c0, noise, inverse),
-                       ("previous_codes", "condition", "h0", "c0", "noise",
-                        "inverse_temperature"), ("codes", "mel_frame", "h1", "c1"),
+    inputs = [previous, cond, h0, c0, noise, inverse]
+    names = ["previous_codes", "condition", "h0", "c0", "noise", "inverse_temperature"]
+    if config.beat_features:
+        inputs.append(torch.randn(1, config.beat_features, generator=generator))
+        names.append("beat")
+    if guided:
+        inputs.append(torch.tensor([2.0]))
+        names.append("guidance")
+    step = GraphSource(DECODER_STEP, TokenStep(decoder, guided).eval(), tuple(inputs),
+                       tuple(names), ("codes", "mel_frame", "h1", "c1"),
                        tensorrt=False, fp16=False)
+    condition_outputs = ("condition", "tempo_logits") if config.beat_features else ("condition",)
     return (GraphSource(DECODER, condition, (image, text), ("image_embedding", "text_embedding"),
-                        ("condition",), tensorrt=False, fp16=False), step)
+                        condition_outputs, tensorrt=False, fp16=False), step)
 
 
 def vocoder_source(generator: nn.Module, audio: AudioConfig, frames: int = 64) -> GraphSource:

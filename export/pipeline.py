@@ -89,6 +89,9 @@ class ExportOptions:
     temperatures: tuple[float, ...] | None = None
     """Token decoder: sampling temperature per stage written to the manifest (default: the
     run's own)."""
+    guidance: float | None = None
+    """Token decoder trained with condition dropout: classifier-free guidance scale written to
+    the manifest (default: the run's own; 1.0 exports the conditional branch alone)."""
 
 
 @dataclass
@@ -155,15 +158,22 @@ class _Exporter:
         if not model.samples or tokens is None:
             self.graph(decoder_source(model, image, text))
             return DecoderSpec(frames=self.run.config.frames)
-        condition, step = token_decoder_sources(model, image, text)
-        self.graph(condition)
-        self.graph(step)
         temperatures = self.options.temperatures or tokens.temperatures
         if len(temperatures) != tokens.stages:
             raise ExportError(f"give one temperature per codebook stage ({tokens.stages}), got "
                               f"{len(temperatures)}: {temperatures}")
+        guidance = tokens.guidance if self.options.guidance is None else self.options.guidance
+        if guidance != 1.0 and not tokens.guided:
+            raise ExportError(f"guidance {guidance} needs a run trained with condition dropout "
+                              "(train --condition-dropout); export this one with guidance 1.0")
+        guided = tokens.guided and guidance != 1.0
+        condition, step = token_decoder_sources(model, image, text, guided)
+        self.graph(condition)
+        self.graph(step)
         return DecoderSpec(TOKENS, tokens.frames, step.name, tokens.stages, tokens.codebook_size,
-                           tokens.num_layers, tokens.hidden_dim, tuple(temperatures))
+                           tokens.num_layers, tokens.hidden_dim, tuple(temperatures),
+                           guidance=guidance if guided else 1.0, tempo_bpm=tokens.tempo_bpm,
+                           beat_features=tokens.beat_features)
 
     def vocoder(self) -> VocoderSpec:
         audio = self.run.audio

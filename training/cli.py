@@ -38,6 +38,11 @@ _HELP = {
     "crop_frames": "tokens: frames per teacher-forced training window",
     "temperature": "tokens: stage-1 sampling temperature stored in the model (0.95 drones, "
     "1.25 flickers; stage 2 samples at 1.0)",
+    "beat_clock": "tokens: give every frame its beat and bar phase (tracked in the target clip "
+    "in training, a steady clock at the predicted tempo at generation)",
+    "tempo_bins": "tokens with --beat-clock: tempo classes (60-200 BPM, log-spaced)",
+    "condition_dropout": "tokens: share of rows trained on a null condition, for classifier-free "
+    "guidance at generation (export --guidance)",
 }
 
 

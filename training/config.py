@@ -36,6 +36,9 @@ class TrainConfig:
     codebook_stages: int = 2  # tokens: residual stages (MODEL_NOTES: 2 keeps flux 0.208)
     crop_frames: int = 384  # tokens: teacher-forced window per training example
     temperature: float = 1.1  # tokens: stage-1 sampling temperature stored with the model
+    beat_clock: bool = False  # tokens: per-frame beat-phase input + tempo head (core/beat.py)
+    tempo_bins: int = 12  # tokens with --beat-clock: tempo classes, 60-200 BPM on a log scale
+    condition_dropout: float = 0.0  # tokens: null-condition rate for classifier-free guidance
 
     def to_dict(self) -> dict:
         values = asdict(self)

@@ -18,6 +18,7 @@ import torch
 from tqdm import tqdm
 
 from core.audio_config import DEFAULT_AUDIO, DEFAULT_MEL_NORM
+from core.beat import BEAT_FEATURES, tempo_bins
 from training.checkpoint import (
     load_sidecar,
     load_tensors,
@@ -43,6 +44,7 @@ from training.models.decoder import DecoderConfig
 from training.models.projector import ProjectorConfig
 from training.objectives import OBJECTIVES, TOKENS, PaperObjective, TokenObjective
 from training.plots import plot_loss_curves, plot_mel_pair
+from training.warm_start import grown_state
 
 
 @dataclass
@@ -110,10 +112,11 @@ def build_model_config(config: TrainConfig, image_dim: int, text_dim: int,
                                     decoder_kind=kind)
         if tiny.tokens is None:
             return tiny
-        tokens = TokenDecoderConfig(**{**tiny.tokens.to_dict(),
-                                       "codebook_size": min(config.codebook_size, 16),
-                                       "stages": config.codebook_stages,
-                                       "temperatures": temperatures})
+        tokens = TokenDecoderConfig.from_dict({**tiny.tokens.to_dict(),
+                                               "codebook_size": min(config.codebook_size, 16),
+                                               "stages": config.codebook_stages,
+                                               "temperatures": temperatures,
+                                               **_token_extras(config)})
         return Art2MusicConfig(tiny.projector, tiny.decoder, kind, tokens)
     hidden = MODEL_SIZES.get(config.model_size)
     if hidden is None:
@@ -124,13 +127,20 @@ def build_model_config(config: TrainConfig, image_dim: int, text_dim: int,
         tokens = TokenDecoderConfig(input_dim=hidden, hidden_dim=TOKEN_LSTM_SIZES[config.model_size],
                                     codebook_size=config.codebook_size,
                                     stages=config.codebook_stages, frames=frames,
-                                    temperatures=temperatures)
+                                    temperatures=temperatures, **_token_extras(config))
     return Art2MusicConfig(
         projector=ProjectorConfig(image_dim=image_dim, text_dim=text_dim, hidden_dim=hidden),
         decoder=DecoderConfig(input_dim=hidden, hidden_dim=hidden, frames=frames),
         decoder_kind=kind,
         tokens=tokens,
     )
+
+
+def _token_extras(config: TrainConfig) -> dict:
+    """The token decoder's beat clock and guidance settings from the training config."""
+    return {"beat_features": BEAT_FEATURES if config.beat_clock else 0,
+            "tempo_bpm": tempo_bins(config.tempo_bins) if config.beat_clock else (),
+            "condition_dropout": config.condition_dropout}
 
 
 def epoch_order(n: int, seed: int, epoch: int) -> torch.Tensor:
@@ -227,8 +237,10 @@ def train(config: TrainConfig) -> dict:
         history = resume_state["history"]
         print(f"resuming {out} at epoch {epoch + 1}, step {step}")
     elif config.init_weights is not None:
-        model.load_state_dict(load_tensors(config.init_weights))
-        print(f"starting from the weights in {config.init_weights}")
+        state, grown = grown_state(model, load_tensors(config.init_weights))
+        model.load_state_dict(state)
+        print(f"starting from the weights in {config.init_weights}"
+              + (f"; grown or new: {', '.join(grown)}" if grown else ""))
     objective = _objective(config, model, data, device,
                            fit=resume_state is None and config.init_weights is None)
     step_loss = dist.wrap(LossModule(model, objective), device)  # DDP across ranks

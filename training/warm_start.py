@@ -121,3 +121,37 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+def grown_state(model: torch.nn.Module, old: dict[str, torch.Tensor]) -> tuple[dict, list[str]]:
+    """`model`'s state dict filled from a checkpoint of a smaller variant of it.
+
+    Tensors of the same shape are copied; a 2-D weight that gained input columns (the token
+    decoder's first LSTM layer when a beat clock is added: its new inputs come last) keeps the old
+    columns and starts the new ones at zero, so the grown model computes what the old one did;
+    tensors the old model lacked (null condition, tempo head) keep their initialisation. Returns
+    the state and the names that were grown or new. Any other mismatch is an error.
+    """
+    state = model.state_dict()
+    unknown = sorted(set(old) - set(state))
+    if unknown:
+        raise ValueError(f"the initial weights hold tensors this model lacks: {unknown[:5]}; "
+                         "they come from another architecture.")
+    changed = []
+    for name, tensor in state.items():
+        if name not in old:
+            changed.append(f"{name} (new)")
+            continue
+        source = old[name].to(tensor.dtype)
+        if source.shape == tensor.shape:
+            state[name] = source.clone()
+        elif (tensor.dim() == 2 and source.dim() == 2 and source.shape[0] == tensor.shape[0]
+              and source.shape[1] < tensor.shape[1]):
+            grown = torch.zeros_like(tensor)
+            grown[:, :source.shape[1]] = source
+            state[name] = grown
+            changed.append(f"{name} (+{tensor.shape[1] - source.shape[1]} input columns)")
+        else:
+            raise ValueError(f"{name}: initial weights of shape {tuple(source.shape)} do not fit "
+                             f"{tuple(tensor.shape)}")
+    return state, changed

@@ -10,6 +10,7 @@ from core.audio_config import AudioConfig, MelNormalization
 from engine.manifest import (
     CaptionIndexSpec,
     CommentarySpec,
+    DecoderSpec,
     FeelingsSpec,
     GraphSpec,
     ImagePreprocess,
@@ -158,7 +159,8 @@ def test_minimal_manifest_takes_the_documented_defaults():
         "caption_index": None,
         "commentary": None,
         "decoder": {"kind": "bilstm", "frames": 896, "step_graph": None, "stages": 0,
-                    "codebook_size": 0, "layers": 0, "hidden": 0, "temperatures": []},
+                    "codebook_size": 0, "layers": 0, "hidden": 0, "temperatures": [],
+                    "guidance": 1.0, "tempo_bpm": [], "beat_features": 0},
         "files": {},
         "provenance": {},
         "licences": {},
@@ -181,8 +183,14 @@ def test_full_manifest_writes_literal_dict_with_files_sorted():
     assert d["format_version"] == 2
     assert d["decoder"] == {"kind": "tokens", "frames": 448, "step_graph": "decoder_step", "stages": 2,
                             "codebook_size": 256, "layers": 2, "hidden": 256,
-                            "temperatures": [1.0, 1.1]}
+                            "temperatures": [1.0, 1.1], "guidance": 1.0, "tempo_bpm": [],
+                            "beat_features": 0}
     assert Manifest.from_dict(FULL).decoder.samples
+    assert not Manifest.from_dict(FULL).decoder.guided
+    guided = DecoderSpec.from_dict({**d["decoder"], "guidance": "2.5", "tempo_bpm": [90, "120"],
+                                    "beat_features": 4})
+    assert (guided.guided, guided.state_batch, guided.tempo_bpm) == (True, 2, (90.0, 120.0))
+    assert DecoderSpec.from_dict(guided.to_dict()) == guided
     assert d["mel_norm"] == {"log_min": -9.5, "log_max": 3.0}
     assert d["encoders"] == {"image": {"name": "tiny"}}
     assert d["audio"]["hop_length"] == 160 and d["audio"]["log_floor"] == 1e-4

@@ -7,6 +7,17 @@ decoder cannot average: each frame is `stages` codes of a residual codebook
 codes and the condition at every step, and *sampled*, so it commits to one continuation.
 Stage s's head also sees the codes already chosen for stages < s of the same frame.
 
+Two additions against issue 9's open gaps (no beat; pieces of one painting as different as
+pieces of two paintings):
+- **Beat clock** (`beat_features` > 0): every step also sees the sine/cosine of its beat and bar
+  phase (core/beat.py); in training the phase follows the beats tracked in the target clip, at
+  generation it is a steady clock at the tempo a small head predicts from the condition
+  (`tempo_bpm` bins), so onsets can land on a beat.
+- **Classifier-free guidance** (`condition_dropout` > 0, Ho & Salimans 2022, as used for audio
+  tokens by MusicGen, arXiv 2306.05284): in training the condition is replaced by a learned null
+  condition with that probability; at generation the log-probabilities are
+  log p_u + g · (log p_c − log p_u), with the conditional and the null branch run side by side.
+
 MODEL_NOTES.md ("Second study"): 2 stages × 256 codes, LSTM 2 × 256, sampled at temperature 1.1
 for stage 1 gave real-like movement (flux 0.211 vs real 0.246); 0.95 latches onto one code (a
 drone again), 1.25 flickers. Stage 2 is sampled a little cooler.
@@ -19,6 +30,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
+from core.beat import steady_clock
 from training.models.codebook import ResidualCodebook
 
 
@@ -35,17 +47,32 @@ class TokenDecoderConfig:
     n_mels: int = 80
     frames: int = 896
     temperatures: tuple[float, ...] = (1.1, 1.0)
+    beat_features: int = 0
+    """Per-frame beat-clock inputs (core.beat.BEAT_FEATURES); 0: no clock (the first bundle)."""
+    tempo_bpm: tuple[float, ...] = ()
+    """Tempo classes (BPM) of the head that sets the generation clock; () without a clock."""
+    condition_dropout: float = 0.0
+    """Probability of training on the null condition (classifier-free guidance); 0: none."""
+    guidance: float = 1.0
+    """Default guidance scale g at generation (1: the conditional model alone)."""
 
     def to_dict(self) -> dict:
         values = asdict(self)
         values["temperatures"] = list(self.temperatures)
+        values["tempo_bpm"] = list(self.tempo_bpm)
         return values
 
     @classmethod
     def from_dict(cls, values: dict) -> TokenDecoderConfig:
         values = dict(values)
         values["temperatures"] = tuple(float(t) for t in values.get("temperatures", (1.1, 1.0)))
+        values["tempo_bpm"] = tuple(float(t) for t in values.get("tempo_bpm", ()))
         return cls(**values)
+
+    @property
+    def guided(self) -> bool:
+        """True when the model has a null condition for classifier-free guidance."""
+        return self.condition_dropout > 0
 
 
 def gumbel_noise(shape: tuple[int, ...], generator: torch.Generator | None = None) -> torch.Tensor:
@@ -62,14 +89,21 @@ class TokenMelDecoder(nn.Module):
         if len(config.temperatures) != config.stages:
             raise ValueError(f"give one temperature per stage ({config.stages}), got "
                              f"{config.temperatures}")
+        if bool(config.beat_features) != bool(config.tempo_bpm):
+            raise ValueError("a beat clock needs both beat_features and tempo_bpm (or neither)")
+        if not 0.0 <= config.condition_dropout < 1.0:
+            raise ValueError(f"condition_dropout must be in [0, 1), got {config.condition_dropout}")
         self.config = config
         size, hidden = config.codebook_size, config.hidden_dim
         self.codebook = ResidualCodebook(config.stages, size, config.n_mels)
         self.condition = nn.Sequential(nn.Linear(config.input_dim, hidden), nn.Tanh())
         self.code_embeddings = nn.ModuleList(nn.Embedding(size + 1, config.embed_dim)
                                              for _ in range(config.stages))
-        self.lstm = nn.LSTM(config.embed_dim + hidden, hidden, config.num_layers,
-                            batch_first=True)
+        self.lstm = nn.LSTM(config.embed_dim + hidden + config.beat_features, hidden,
+                            config.num_layers, batch_first=True)
+        self.null_condition = (nn.Parameter(torch.zeros(hidden)) if config.guided else None)
+        self.tempo_head = (nn.Linear(hidden, len(config.tempo_bpm)) if config.tempo_bpm
+                           else None)
         self.stage_inputs = nn.ModuleList(nn.Embedding(size, hidden)
                                           for _ in range(config.stages - 1))
         self.heads = nn.ModuleList(
@@ -81,10 +115,29 @@ class TokenMelDecoder(nn.Module):
         """The start code fed before the first frame (one past the codebook)."""
         return self.config.codebook_size
 
-    def _inputs(self, previous: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
-        """LSTM inputs [B, T, E + H]: the previous frame's code embeddings and the condition."""
+    def _inputs(self, previous: torch.Tensor, cond: torch.Tensor,
+                beat: torch.Tensor | None = None) -> torch.Tensor:
+        """LSTM inputs [B, T, E + H (+ beat)]: the previous frame's code embeddings, the
+        condition and, with a clock, the frames' beat features [B, T, beat_features]."""
         embedded = sum(table(previous[..., s]) for s, table in enumerate(self.code_embeddings))
-        return torch.cat([embedded, cond.unsqueeze(1).expand(-1, previous.shape[1], -1)], -1)
+        parts = [embedded, cond.unsqueeze(1).expand(-1, previous.shape[1], -1)]
+        if self.config.beat_features:
+            if beat is None:
+                raise ValueError("this decoder has a beat clock: pass the frames' beat features")
+            parts.append(beat)
+        return torch.cat(parts, -1)
+
+    def drop_condition(self, cond: torch.Tensor, drop: torch.Tensor | None) -> torch.Tensor:
+        """`cond` [B, H] with the rows where `drop` [B] is True replaced by the null condition."""
+        if drop is None or self.null_condition is None:
+            return cond
+        return torch.where(drop.view(-1, 1), self.null_condition.expand_as(cond), cond)
+
+    def tempo_logits(self, cond: torch.Tensor) -> torch.Tensor:
+        """Tempo-class logits [B, len(tempo_bpm)] of condition `cond` [B, H]."""
+        if self.tempo_head is None:
+            raise ValueError("this decoder has no tempo head (no beat clock)")
+        return self.tempo_head(cond)
 
     def _stage_logits(self, stage: int, output: torch.Tensor, chosen: torch.Tensor) -> torch.Tensor:
         """Logits of `stage` from the LSTM output and the codes `chosen` for earlier stages."""
@@ -93,58 +146,100 @@ class TokenMelDecoder(nn.Module):
             inputs = inputs + self.stage_inputs[s](chosen[..., s])
         return self.heads[stage](inputs)
 
-    def forward(self, h: torch.Tensor, previous: torch.Tensor,
-                target: torch.Tensor) -> list[torch.Tensor]:
+    def forward(self, h: torch.Tensor, previous: torch.Tensor, target: torch.Tensor,
+                beat: torch.Tensor | None = None,
+                drop: torch.Tensor | None = None) -> list[torch.Tensor]:
         """Teacher-forced logits, one [B, T, size] per stage.
 
         `previous` [B, T, stages] holds the codes of the frame before each target frame (the
-        start code `bos` before the first frame of a piece); `target` [B, T, stages] the codes.
+        start code `bos` before the first frame of a piece); `target` [B, T, stages] the codes;
+        `beat` [B, T, beat_features] the beat clock; rows where `drop` [B] is True see the null
+        condition (classifier-free guidance training).
         """
-        output, _ = self.lstm(self._inputs(previous, self.condition(h)))
+        cond = self.drop_condition(self.condition(h), drop)
+        output, _ = self.lstm(self._inputs(previous, cond, beat))
         return [self._stage_logits(s, output, target) for s in range(self.config.stages)]
 
     def step(self, previous: torch.Tensor, cond: torch.Tensor, h0: torch.Tensor,
-             c0: torch.Tensor, noise: torch.Tensor, inverse_temperature: torch.Tensor):
+             c0: torch.Tensor, noise: torch.Tensor, inverse_temperature: torch.Tensor,
+             beat: torch.Tensor | None = None, guidance: torch.Tensor | None = None):
         """One frame: (codes [B, stages] int64, normalised Mel frame [B, n_mels], h1, c1).
 
         `previous` [B, stages] codes of the last frame, `cond` [B, H] = ``condition(h)``,
-        `h0`/`c0` [layers, B, H] the LSTM state, `noise` [B, stages, size] Gumbel noise and
-        `inverse_temperature` [stages]. Stage s picks argmax(logits_s · 1/T_s + noise_s): a sample
-        of softmax(logits_s / T_s) (the Gumbel-max trick), so the exported graph stays pure.
+        `h0`/`c0` [layers, B, H] the LSTM state, `noise` [B, stages, size] Gumbel noise,
+        `inverse_temperature` [stages], `beat` [B, beat_features] this frame's clock. Stage s
+        picks argmax(l_s · 1/T_s + noise_s): a sample of softmax(l_s / T_s) (the Gumbel-max
+        trick), so the exported graph stays pure. With `guidance` [1] (a guided model) the state
+        is [layers, 2B, H], conditional rows first, and l_s = log p_u + g · (log p_c − log p_u).
         """
-        output, (h1, c1) = self.lstm(self._inputs(previous.unsqueeze(1), cond), (h0, c0))
+        guided = guidance is not None
+        batch = previous.shape[0]
+        if guided:
+            if self.null_condition is None:
+                raise ValueError("guidance needs a model trained with condition_dropout > 0")
+            cond = torch.cat([cond, self.null_condition.expand_as(cond)], 0)
+            previous = torch.cat([previous, previous], 0)
+            beat = None if beat is None else torch.cat([beat, beat], 0)
+        output, (h1, c1) = self.lstm(
+            self._inputs(previous.unsqueeze(1), cond,
+                         None if beat is None else beat.unsqueeze(1)), (h0, c0))
         output = output[:, 0]
         chosen: list[torch.Tensor] = []
         for s in range(self.config.stages):
-            so_far = (torch.stack(chosen, dim=-1) if chosen
-                      else previous[:, :0])
+            so_far = torch.stack(chosen, dim=-1) if chosen else previous[:batch, :0]
+            if guided:
+                so_far = torch.cat([so_far, so_far], 0)
             logits = self._stage_logits(s, output, so_far)
+            if guided:
+                log_p = torch.log_softmax(logits, dim=-1)
+                conditional, unconditional = log_p[:batch], log_p[batch:]
+                logits = unconditional + guidance * (conditional - unconditional)
             chosen.append(torch.argmax(logits * inverse_temperature[s] + noise[:, s], dim=-1))
         codes = torch.stack(chosen, dim=-1)
         frame = self.codebook.decode(codes.unsqueeze(1))[:, :, 0]
         return codes, frame, h1, c1
 
-    def initial_state(self, batch: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Start codes [B, stages] and zero LSTM state [layers, B, H] × 2."""
-        shape = (self.config.num_layers, batch, self.config.hidden_dim)
+    def initial_state(self, batch: int, guided: bool = False
+                      ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Start codes [B, stages] and zero LSTM state [layers, B (2B when `guided`), H] × 2."""
+        shape = (self.config.num_layers, batch * (2 if guided else 1), self.config.hidden_dim)
         previous = torch.full((batch, self.config.stages), self.bos, dtype=torch.long)
         return previous, torch.zeros(shape), torch.zeros(shape)
 
+    def tempo_of(self, cond: torch.Tensor) -> torch.Tensor:
+        """The generation tempo [B] (BPM): the most likely tempo class of each condition."""
+        bins = torch.tensor(self.config.tempo_bpm, device=cond.device)
+        return bins[self.tempo_logits(cond).argmax(-1)]
+
     @torch.no_grad()
     def generate(self, h: torch.Tensor, seed: int = 0, frames: int | None = None,
-                 temperatures: tuple[float, ...] | None = None) -> torch.Tensor:
-        """A sampled normalised Mel [B, n_mels, frames] (the engine runs the same steps in ONNX)."""
+                 temperatures: tuple[float, ...] | None = None,
+                 guidance: float | None = None) -> torch.Tensor:
+        """A sampled normalised Mel [B, n_mels, frames] (the engine runs the same steps in ONNX).
+
+        `guidance` (default: the config's) applies to a guided model; 1.0 or None on a model
+        without a null condition samples the conditional model alone.
+        """
         frames = frames or self.config.frames
         temperatures = temperatures or self.config.temperatures
+        guidance = self.config.guidance if guidance is None else guidance
+        guided = self.config.guided and guidance != 1.0
         generator = torch.Generator().manual_seed(int(seed))
         inverse = torch.tensor([1.0 / t for t in temperatures], device=h.device)
+        scale = torch.tensor([float(guidance)], device=h.device) if guided else None
         cond = self.condition(h)
-        previous, h0, c0 = (t.to(h.device) for t in self.initial_state(h.shape[0]))
+        clock = None
+        if self.config.beat_features:
+            clock = torch.stack([torch.from_numpy(steady_clock(frames, float(bpm)))
+                                 for bpm in self.tempo_of(cond)]).to(h.device)
+        previous, h0, c0 = (t.to(h.device) for t in self.initial_state(h.shape[0], guided))
         out = []
-        for _ in range(frames):
+        for t in range(frames):
             noise = gumbel_noise((h.shape[0], self.config.stages, self.config.codebook_size),
                                  generator).to(h.device)
-            previous, frame, h0, c0 = self.step(previous, cond, h0, c0, noise, inverse)
+            beat = None if clock is None else clock[:, t]
+            previous, frame, h0, c0 = self.step(previous, cond, h0, c0, noise, inverse, beat,
+                                                scale)
             out.append(frame)
         return torch.stack(out, dim=-1)
 
