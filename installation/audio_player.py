@@ -21,6 +21,7 @@ import numpy as np
 
 from installation.config import AudioOutputConfig
 from installation.mixer import Mixer, Piece
+from installation.preroll import PrerollGate
 from installation.ring_buffer import BlockRing, Reblocker
 
 log = logging.getLogger(__name__)
@@ -55,9 +56,12 @@ class PieceWriter:
 
     def write(self, chunk: np.ndarray) -> bool:
         """Adds audio; waits while the ring is full. False once the piece was cancelled."""
+        ring = self.piece.ring
         for block in self._reblocker.push(chunk):
-            if not self.piece.ring.put(block, cancel=self.cancelled):
+            if not ring.put(block, cancel=self.cancelled):
                 return False
+        if self.piece.gate is not None:
+            self.piece.gate.record(ring.blocks_put * ring.block_size)
         return not self.cancelled.is_set()
 
     def finish(self) -> None:
@@ -222,6 +226,8 @@ class AudioPlayer:
         self._supervisor: threading.Thread | None = None
         self._reported_underflows = 0
         self._reported_errors = 0
+        self._reported_flags = 0
+        self._reported_piece = 0
 
     # -- lifecycle ----------------------------------------------------------------------------
     def start(self) -> None:
@@ -245,10 +251,16 @@ class AudioPlayer:
         return self._output
 
     # -- playback (any thread) ----------------------------------------------------------------
-    def begin_piece(self, capacity_blocks: int | None = None) -> PieceWriter:
-        """A new piece; it replaces the current one (crossfade) once its first block arrives."""
+    def begin_piece(self, capacity_blocks: int | None = None, total_samples: int = 0,
+                    requested_at: float | None = None) -> PieceWriter:
+        """A new piece; it replaces the current one (crossfade) once its first block arrives,
+        or, for a piece of `total_samples` that is generated while it plays, once its buffered
+        audio covers the rest at the measured rate (installation/preroll.py). `requested_at`
+        (monotonic) is when the visitor asked for it: the log says how long the first sound
+        took."""
         ring = BlockRing(self.config.block_size, capacity_blocks or self.config.buffer_blocks)
-        piece = Piece(ring)
+        gate = PrerollGate(total_samples, self.sample_rate) if total_samples > 0 else None
+        piece = Piece(ring, gate=gate, requested_at=requested_at)
         self.mixer.play(piece)
         return PieceWriter(piece, self.config.block_size)
 
@@ -310,6 +322,7 @@ class AudioPlayer:
     def _supervise(self) -> None:
         last_try = time.monotonic()
         while not self._stop.wait(0.5):
+            self._log_first_sound()
             self._log_underflows()
             output = self._output
             if output is None:
@@ -323,12 +336,34 @@ class AudioPlayer:
                 last_try = time.monotonic()
                 self._open_output()
 
+    def _log_first_sound(self) -> None:
+        """One line per piece when it became audible (the render thread does not log)."""
+        piece = self.mixer.now_playing
+        if piece is None or piece.id == self._reported_piece:
+            return
+        self._reported_piece = piece.id
+        gate, started = piece.gate, piece.audible_at
+        if started is None:
+            return
+        since = ("" if piece.requested_at is None
+                 else f" {started - piece.requested_at:.2f} s after the request")
+        if gate is not None and gate.rate_at_open is not None:
+            since += (f" (waited for {gate.buffered_at_open:.1f} s of audio; generating at "
+                      f"{gate.rate_at_open:.2f}x real time)")
+        log.info("Piece %d first audible%s.", piece.id, since)
+
     def _log_underflows(self) -> None:
         errors = self.mixer.stats.render_errors
         if errors != self._reported_errors:
             log.error("The audio callback failed %d time(s); silence was played instead.",
                       errors - self._reported_errors)
             self._reported_errors = errors
+        flags = self.mixer.stats.device_status_flags
+        if flags != self._reported_flags:
+            log.warning("The sound device reported %d over/underrun(s) of its own (%d in "
+                        "total): the audio callback was late.", flags - self._reported_flags,
+                        flags)
+            self._reported_flags = flags
         count = self.mixer.stats.underflows
         if count != self._reported_underflows:
             log.warning("Audio underflow: %d block(s) played as silence while music was "

@@ -61,6 +61,7 @@ class CameraWorker(QThread):
         self._stop = threading.Event()
         self._preview_taken = threading.Event()
         self._preview_taken.set()
+        self._busy = threading.Event()
         self.state = CameraState.CONNECTING
         self.frames_read = 0
 
@@ -68,6 +69,18 @@ class CameraWorker(QThread):
         """The UI calls this when it has drawn a preview; until then no new one is queued (so a
         busy UI thread never piles up frames), except once a second."""
         self._preview_taken.set()
+
+    def set_busy(self, busy: bool) -> None:
+        """While busy (music being generated), frames are read but looked at only
+        ``busy_fps`` times a second (any thread may call this)."""
+        if busy != self._busy.is_set():
+            log.debug("Camera %s", f"slowed to {self._config.busy_fps:g} frames/s while music is "
+                      "generated" if busy else "back to full rate")
+        (self._busy.set if busy else self._busy.clear)()
+
+    @property
+    def busy(self) -> bool:
+        return self._busy.is_set()
 
     def stop(self, timeout_ms: int = 3000) -> None:
         self._stop.set()
@@ -108,10 +121,17 @@ class CameraWorker(QThread):
     def _pump(self, source: FrameSource) -> None:
         preview_interval = 1.0 / max(self._config.preview_fps, 0.1)
         next_preview = last_preview = 0.0
+        busy_interval = 1.0 / max(self._config.busy_fps, 0.1)
         next_due = time.monotonic()
+        next_look = 0.0
         while not self._stop.is_set():
             frame = source.read()
             self.frames_read += 1
+            now = time.monotonic()
+            if self._busy.is_set() and now < next_look:
+                next_due = self._pace(source, next_due, now)
+                continue
+            next_look = now + busy_interval
             result = self._pipeline.process(frame.image, frame.timestamp)
             if result.state.trigger:
                 self.painting_triggered.emit(result)
@@ -123,11 +143,16 @@ class CameraWorker(QThread):
                 next_preview, last_preview = now + preview_interval, now
                 self._preview_taken.clear()
                 self.preview_ready.emit(self._preview(result))
-            if self._realtime and source.frame_interval:
-                next_due += source.frame_interval
-                if next_due < now - 0.5:  # fell far behind: do not rush to catch up
-                    next_due = now
-                self._stop.wait(max(0.0, next_due - now))
+            next_due = self._pace(source, next_due, now)
+
+    def _pace(self, source: FrameSource, next_due: float, now: float) -> float:
+        """Waits until the next frame is due (real-time sources); returns when that is."""
+        if self._realtime and source.frame_interval:
+            next_due += source.frame_interval
+            if next_due < now - 0.5:  # fell far behind: do not rush to catch up
+                next_due = now
+            self._stop.wait(max(0.0, next_due - now))
+        return next_due
 
     def _preview(self, result: VisionResult) -> PreviewFrame:
         frame = result.frame

@@ -244,7 +244,9 @@ class ComposerThread(QThread):
             log.info("Painting %d loudness gain %+.1f dB", request.painting_id,
                      20 * np.log10(max(piece.gain, 1e-12)))
         self._check()
-        writer = self._player.begin_piece()
+        writer = self._player.begin_piece(total_samples=piece.frames * piece.hop_length,
+                                          requested_at=started)
+        log.info("Painting %d plays as piece %d", request.painting_id, writer.id)
         shown = self._show_mel(request.painting_id, writer.id, piece, logged, -1)
         chunks: list[np.ndarray] = []
         try:

@@ -40,6 +40,9 @@ class CameraConfig:
     preview_fps: float = 20.0
     """At most this many preview frames per second go to the screen."""
     preview_max_width: int = 960
+    busy_fps: float = 5.0
+    """While music is being generated, frames are looked at (painting detection and preview)
+    at most this often, leaving the CPU to the vocoder on a 2-core PC."""
 
 
 @dataclass(frozen=True)

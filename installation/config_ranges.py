@@ -67,6 +67,7 @@ RANGES: dict[str, Range] = {
                                        "tried again; 0 would retry without a pause"),
     "camera.retry_max_s": _seconds(meaning="the longest pause between camera retries"),
     "camera.preview_fps": _positive("preview frames per second on the screen", 0.0, 240),
+    "camera.busy_fps": _positive("frames looked at per second while music is generated", 0.0, 240),
     "camera.preview_max_width": _positive("the width of the on-screen preview, in pixels", 16),
     # [vision]
     "vision.detect_max_width": _positive("the width painting detection runs at, in pixels", 32),

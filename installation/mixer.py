@@ -7,18 +7,25 @@ audible on the first render after its first block has arrived; from that sample 
 ``cos(π/2·t)`` — equal power, ``sin² + cos² = 1``. A piece whose ring is empty before its
 producer closed it plays silence and counts one underflow per render; the last block of a
 piece (ended or cancelled) gets a short ``end_fade_samples`` fade so it never clicks.
+
+A streamed piece carries a `PrerollGate` (installation/preroll.py): it starts only once its
+buffered audio covers what is still to be generated at the measured rate, so it does not run dry.
+If it still does, the block before the gap fades out over ``end_fade_samples`` and the first
+block after it fades back in, instead of a hard cut.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
+import time
 from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from installation.limiter import PeakLimiter
+from installation.preroll import PrerollGate
 from installation.ring_buffer import BlockRing
 
 _piece_ids = itertools.count(1)
@@ -35,6 +42,22 @@ class Piece:
     underflows: int = 0
     finished: bool = False
     """True once its ring was drained or it faded out completely."""
+    gate: PrerollGate | None = None
+    """When the piece may start (None: on its first block)."""
+    dry_fades: int = 0
+    """Times the piece ran dry mid-way and was faded out and back in."""
+    requested_at: float | None = None
+    """When the visitor asked for it (time.monotonic), for the log."""
+    audible_at: float | None = None
+    """When its first sample was rendered (time.monotonic; set by the render thread)."""
+
+    def may_start(self) -> bool:
+        ring = self.ring
+        if len(ring) == 0:
+            return False
+        if self.gate is None or len(ring) >= ring.capacity - 1:  # a full ring cannot wait
+            return True
+        return self.gate.ready(len(ring) * ring.block_size, ring.closed)
 
 
 class _Voice:
@@ -51,6 +74,8 @@ class _Voice:
         self.ramp_len = 0
         self.ramp_pos = 0
         self.ramp_shape = "sin"
+        self.dry = False
+        """The block before was faded out because nothing followed it yet."""
 
     def start_ramp(self, target: float, length: int, shape: str) -> None:
         self.ramp_from, self.ramp_to = self.gain, target
@@ -88,9 +113,8 @@ class _Voice:
         while filled < n:
             if self.block is None or self.offset >= self.block.size:
                 self.block, self.offset = ring.get_nowait(), 0
-                if self.block is not None and ring.drained and self.end_fade.size:
-                    self.block = self.block.copy()  # the last block: no click at the end
-                    self.block[-self.end_fade.size:] *= self.end_fade[-self.block.size:]
+                if self.block is not None and self.end_fade.size:
+                    self.block = self._faded(self.block, ring)
                 if self.block is None:
                     if ring.drained:
                         self.piece.finished = True
@@ -101,6 +125,22 @@ class _Voice:
             self.offset += take
             filled += take
         return out, filled, False
+
+    def _faded(self, block: np.ndarray, ring: BlockRing) -> np.ndarray:
+        """`block` with a fade-in after a gap and a fade-out before one (or at the end)."""
+        fade = self.end_fade[-block.size:]
+        last = len(ring) == 0
+        if not (self.dry or last):
+            return block
+        block = block.copy()
+        if self.dry:  # music again after a gap: rise instead of a click
+            block[:fade.size] *= fade[::-1]
+        if last:  # the last block (ended) or nothing after it yet (running dry): fall
+            block[-fade.size:] *= fade
+        self.dry = last and not ring.drained
+        if self.dry:
+            self.piece.dry_fades += 1
+        return block
 
 
 @dataclass
@@ -164,7 +204,7 @@ class Mixer:
     def render(self, n: int) -> np.ndarray:
         """The next ``n`` output samples (float32 mono, |x| < limit)."""
         self._apply_commands()
-        if self._pending is not None and len(self._pending.ring) > 0:
+        if self._pending is not None and self._pending.may_start():
             self._start_pending()
         mix = np.zeros(n, dtype=np.float32)
         for voice in self._voices:
@@ -203,6 +243,7 @@ class Mixer:
         piece, self._pending = self._pending, None
         for voice in self._voices:
             voice.start_ramp(0.0, self.crossfade_samples, "cos")
+        piece.audible_at = time.monotonic()
         voice = _Voice(piece, self._end_fade)
         voice.start_ramp(1.0, self.crossfade_samples if self._voices else 0, "sin")
         self._voices.append(voice)
