@@ -102,3 +102,40 @@ def test_source_spec_picks_the_kind_of_source(tmp_path):
     assert isinstance(source_from_spec("0"), DeviceSource)
     assert isinstance(source_from_spec(str(tmp_path)), ImageFolderSource)
     assert isinstance(source_from_spec(str(tmp_path / "later.mp4")), VideoFileSource)
+
+
+class _CountingPipeline(VisionPipeline):
+    """The real pipeline, counting the frames it is given."""
+
+    def __init__(self, config: VisionConfig) -> None:
+        super().__init__(config)
+        self.looked_at = 0
+
+    def process(self, image, timestamp):
+        self.looked_at += 1
+        return super().process(image, timestamp)
+
+
+def test_while_music_is_generated_frames_are_looked_at_only_busy_fps_times_a_second(qapp,
+                                                                                   tmp_path):
+    path = write_video(tmp_path / "wall.avi", [wall()] * 40, fps=40)
+    pipeline = _CountingPipeline(VisionConfig(steady_seconds=0.5, detect_max_width=320))
+    config = CameraConfig(retry_initial_s=0.05, preview_fps=50, busy_fps=4.0)
+    worker = CameraWorker(lambda: VideoFileSource(path), pipeline, config, realtime=True)
+    worker.preview_ready.connect(lambda _frame: worker.preview_taken())
+    worker.start()
+    try:
+        assert wait_until(lambda: worker.frames_read > 10, timeout=10)
+        worker.set_busy(True)
+        read, looked = worker.frames_read, pipeline.looked_at
+        wait_until(lambda: False, timeout=1.5)
+        busy_read, busy_looked = worker.frames_read - read, pipeline.looked_at - looked
+        worker.set_busy(False)
+        read, looked = worker.frames_read, pipeline.looked_at
+        wait_until(lambda: False, timeout=1.0)
+        free_read, free_looked = worker.frames_read - read, pipeline.looked_at - looked
+    finally:
+        worker.stop()
+    assert busy_read > 20  # frames are still read at the source's pace
+    assert busy_looked <= 4.0 * 1.5 + 2  # but looked at about 4 times a second
+    assert free_looked == free_read and free_read > 10  # every frame again once idle
