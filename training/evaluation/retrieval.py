@@ -128,34 +128,42 @@ def _plot_examples(report: RetrievalReport, path: Path, data_dir: Path) -> None:
             row = json.loads(line)
             manifest.setdefault(row["audio_id"], row)
     examples = report.examples
-    fig, axes = plt.subplots(len(examples), 6, figsize=(18, 3.1 * len(examples)), squeeze=False)
+    import textwrap
+
+    fig, axes = plt.subplots(len(examples), 7, figsize=(21, 3.3 * len(examples)), squeeze=False)
     for r, example in enumerate(examples):
         row = manifest.get(example["clip"], {})
         mel = np.load(Path(data_dir) / row["mel_path"]).astype(np.float32) if row else None
         ax = axes[r, 0]
         if mel is not None:
             ax.imshow(mel, origin="lower", aspect="auto", cmap="magma", vmin=-1, vmax=1)
-        caption = row.get("caption", "")
-        ax.set_title(f"query clip\n{caption[:60]}…" if len(caption) > 60 else
-                     f"query clip\n{caption}", fontsize=8)
+        caption = textwrap.shorten(row.get("caption", ""), 90, placeholder="…")
+        ax.set_title("query clip (log-Mel)\n" + "\n".join(textwrap.wrap(caption, 45)),
+                     fontsize=8)
         ax.axis("off")
-        for c, hit in enumerate(example["top"], start=1):
+        ax = axes[r, 1]
+        own_image = cv2.imread(example["painting"], cv2.IMREAD_COLOR)
+        if own_image is not None:
+            ax.imshow(cv2.cvtColor(own_image, cv2.COLOR_BGR2RGB))
+        ax.set_title(f"its painting: rank #{example['rank']}", fontsize=9, color="green")
+        ax.axis("off")
+        for c, hit in enumerate(example["top"], start=2):
             ax = axes[r, c]
             image = cv2.imread(hit["painting"], cv2.IMREAD_COLOR)
             if image is not None:
                 ax.imshow(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
             own = hit["painting"] == example["painting"]
-            ax.set_title(f"#{c}  cos {hit['score']:+.2f}" + ("  (its painting)" if own else ""),
+            ax.set_title(f"#{c - 1}  cos {hit['score']:+.2f}" + ("  (its painting)" if own else ""),
                          fontsize=9, color="green" if own else "black")
             ax.set_xticks([])
             ax.set_yticks([])
             for spine in ax.spines.values():
                 spine.set_edgecolor("green" if own else "white")
                 spine.set_linewidth(5 if own else 0)
-        axes[r, 0].text(0, -0.12, f"its painting ranks #{example['rank']}",
-                        transform=axes[r, 0].transAxes, fontsize=9)
+    collection = report.rows["model"].collection
     fig.suptitle(f"Music → artwork on held-out {report.split} paintings: each row a clip, its "
-                 "top-5 of the collection (its own matched painting in green)", fontsize=11)
+                 f"matched painting, and the top 5 of all {collection} (green: its own)",
+                 fontsize=11)
     fig.tight_layout()
     fig.savefig(path, dpi=80)
     plt.close(fig)
