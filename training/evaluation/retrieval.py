@@ -28,7 +28,12 @@ from pathlib import Path
 
 import numpy as np
 
-from training.retrieval.data import RetrievalData, load_retrieval_data
+from training.retrieval.data import (
+    DEFAULT_IMAGE_ENCODER,
+    DEFAULT_TEXT_ENCODER,
+    RetrievalData,
+    load_retrieval_data,
+)
 from training.retrieval.metrics import RetrievalScores, random_scores, ranks, scores_from_ranks
 from training.retrieval.train import embed_art, embed_music, load_model
 
@@ -68,8 +73,9 @@ def _similarity(model, data: RetrievalData, split: str, blind: bool = False):
 def retrieval_report(run: Path, data_dir: Path, baseline: Path | None = None,
                      split: str = "test", examples: int = 4) -> RetrievalReport:
     model, info = load_model(run)
-    trained_on = info.get("provenance", {}).get("image_encoder")
-    data = load_retrieval_data(data_dir, *([trained_on] if trained_on else []))
+    provenance = info.get("provenance", {})
+    data = load_retrieval_data(data_dir, provenance.get("image_encoder", DEFAULT_IMAGE_ENCODER),
+                               provenance.get("text_encoder", DEFAULT_TEXT_ENCODER))
     pairs, collection, similarity, targets = _similarity(model, data, split)
     rows = {"model": scores_from_ranks(ranks(similarity, targets), len(collection))}
     if baseline is not None:
