@@ -1,0 +1,89 @@
+"""The listen mode's real microphone path against a real sound server (issue 11), where the
+machine allows: PulseAudio with a null sink, its monitor as the default source, a WAV played
+into the sink with paplay, and Recorder reading it through the real sounddevice InputStream.
+Skipped where PulseAudio is not installed (Debian pulseaudio pulseaudio-utils
+libasound2-plugins; ../shared/ENVIRONMENT.md)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from installation.listen import ListenConfig, Recorder, level_dbfs, sounddevice_input_stream
+
+SR = 22050
+pytestmark = pytest.mark.skipif(
+    not (shutil.which("pulseaudio") and shutil.which("pactl") and shutil.which("paplay")),
+    reason="PulseAudio is not installed")
+
+
+@pytest.fixture
+def pulse_null_source(monkeypatch):
+    """A private PulseAudio server whose default source is the monitor of a null sink."""
+    runtime = Path(tempfile.mkdtemp(prefix="pulse-"))
+    runtime.chmod(0o700)
+    env = {**os.environ, "XDG_RUNTIME_DIR": str(runtime), "HOME": str(runtime)}
+    subprocess.run(["pulseaudio", "-D", "-n", "--exit-idle-time=-1", "--system=false",
+                    "--load=module-native-protocol-unix",
+                    f"--load=module-null-sink sink_name=kiosk format=float32le rate={SR} "
+                    "channels=1"], env=env, check=True, timeout=30, capture_output=True)
+    pid_file = next(runtime.rglob("pid"), None)
+    try:
+        subprocess.run(["pactl", "set-default-sink", "kiosk"], env=env, check=True, timeout=10)
+        subprocess.run(["pactl", "set-default-source", "kiosk.monitor"], env=env, check=True,
+                       timeout=10)
+        for key in ("XDG_RUNTIME_DIR", "HOME"):
+            monkeypatch.setenv(key, env[key])
+        import sounddevice as sd
+
+        sd._terminate()  # PortAudio looks for devices again under this server
+        sd._initialize()
+        yield env
+    finally:
+        pid_file = pid_file or next(runtime.rglob("pid"), None)
+        if pid_file is not None:
+            with contextlib.suppress(ProcessLookupError, ValueError):
+                os.kill(int(pid_file.read_text().split()[0]), 15)
+        import sounddevice as sd
+
+        sd._terminate()
+        sd._initialize()
+        shutil.rmtree(runtime, ignore_errors=True)
+
+
+def test_recorder_hears_a_wav_played_into_the_null_sink(pulse_null_source, tmp_path):
+    import sounddevice as sd
+
+    if not any(d["max_input_channels"] > 0 for d in sd.query_devices()):
+        pytest.skip("PortAudio sees no input device under PulseAudio here")
+    t = np.arange(4 * SR) / SR
+    tone = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+    wav = tmp_path / "tone.wav"
+    sf.write(wav, tone, SR)
+    levels = []
+    recorder = Recorder(ListenConfig(max_seconds=3.0), sounddevice_input_stream,
+                        lambda db, s: levels.append(db))
+    player = threading.Timer(0.3, lambda: subprocess.run(
+        ["paplay", "--device=kiosk", str(wav)], env=pulse_null_source, timeout=30))
+    player.start()
+    start = time.monotonic()
+    audio = recorder.record(threading.Event())
+    player.join(30)
+    assert 2.5 < time.monotonic() - start < 10  # paced by the server, not instant
+    assert audio.size == 3 * SR
+    heard = audio[SR:]  # the tone plays from about 0.3 s on
+    assert level_dbfs(heard) > -20  # the 0.3-amplitude tone is -13.5 dBFS
+    spectrum = np.abs(np.fft.rfft(heard))
+    peak = np.fft.rfftfreq(heard.size, 1 / SR)[int(np.argmax(spectrum))]
+    assert abs(peak - 440.0) < 5.0
+    assert max(levels) > -20
