@@ -22,7 +22,7 @@ import json
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -223,18 +223,25 @@ def _feeling_analysis(config: DatasetBuildConfig, encoder: TextEncoder,
 
 def _manifest_rows(paintings: list[PaintingRecord], music: list[MusicRecord],
                    painting_emotion: list[list[str]], caption_keywords: list[list[str]],
-                   pairs: _Pairs, splits: list[str], k: int, out: Path) -> list[dict]:
+                   pairs: _Pairs, splits: list[str], k: int, out: Path) -> Iterator[dict]:
     """One contract row per (comment, matched clip) with its composite prompt (III.A.3).
 
     With one match per comment the row id is the comment's id; with ``k`` > 1 it is
-    ``<comment id>-m<rank>``, rank 0 the best match. ``splits`` is per comment.
+    ``<comment id>-m<rank>``, rank 0 the best match. ``splits`` is per comment. Rows are made
+    one at a time (a generator) and written as they come: memory stays flat however many rows
+    (455 k comments × K matches for ArtEmis); only the ids are kept, to refuse a repeated one.
     """
-    rows = []
+    seen: set[str] = set()
     for i, rank, j, score in zip(pairs.rows.tolist(), pairs.ranks.tolist(),
                                  pairs.clips.tolist(), pairs.similarities.tolist(), strict=True):
         painting, clip = paintings[i], music[j]
-        rows.append({
-            "id": painting.id if k == 1 else f"{painting.id}-m{rank}",
+        row_id = painting.id if k == 1 else f"{painting.id}-m{rank}"
+        if row_id in seen:
+            raise DatasetError(f"manifest id {row_id!r} repeats (a comment id already ends in "
+                               "-m<number>?); give those paintings-corpus lines other ids.")
+        seen.add(row_id)
+        yield {
+            "id": row_id,
             "image_path": dataset_relative(painting.image_path, out),
             "comment": painting.comment,
             "painting_emotion": painting_emotion[i],
@@ -249,12 +256,7 @@ def _manifest_rows(paintings: list[PaintingRecord], music: list[MusicRecord],
             "similarity": round(float(score), 6),
             "mel_path": mel_relpath(clip.audio_id),
             "split": splits[i],
-        })
-    duplicates = [key for key, n in Counter(row["id"] for row in rows).items() if n > 1]
-    if duplicates:
-        raise DatasetError(f"manifest ids {duplicates[:3]} repeat (a comment id already ends in "
-                           "-m<number>?); give those paintings-corpus lines other ids.")
-    return rows
+        }
 
 
 def _matching_knobs(config: DatasetBuildConfig) -> tuple[int, float | None]:
@@ -348,15 +350,16 @@ def build_dataset(config: DatasetBuildConfig, encoder: TextEncoder | None = None
     rows = _manifest_rows(paintings, music, painting_emotion, words["caption"], pairs,
                           comment_splits, k, out)
     write_manifest(out, rows)
-    log.info("wrote %d rows to %s", len(rows), out)
+    n_rows = len(pairs.rows)
+    log.info("wrote %d rows to %s", n_rows, out)
 
     similarity = pairs.similarities.astype(np.float64)
-    split_counts = Counter(row["split"] for row in rows)
+    split_counts = Counter(comment_splits[i] for i in pairs.rows.tolist())
     uses = np.bincount(pairs.clips, minlength=len(music))
     summary = {
         "dataset": str(out.resolve()),
         "encoder": encoder_name,
-        "rows": len(rows),
+        "rows": n_rows,
         "comments": len(paintings),
         "paintings": len({str(p.image_path) for p in paintings}),
         "captions": len(music),
@@ -364,7 +367,7 @@ def build_dataset(config: DatasetBuildConfig, encoder: TextEncoder | None = None
         "min_similarity": min_similarity,
         "matched_clips": len(matched),
         "unused_clips": len(music) - len(matched),
-        "rows_per_matched_clip": {"mean": round(len(rows) / max(len(matched), 1), 3),
+        "rows_per_matched_clip": {"mean": round(n_rows / max(len(matched), 1), 3),
                                   "max": int(uses.max(initial=0))},
         "mels_computed": mel_stats.computed,
         "mels_skipped": mel_stats.skipped,

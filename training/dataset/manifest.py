@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 MANIFEST_NAME = "manifest.jsonl"
@@ -20,10 +20,14 @@ def write_jsonl_atomic(path: Path, rows: Iterable[dict]) -> int:
     """Writes rows as JSON lines through a temp file + ``os.replace``; returns the row count."""
     temp = path.with_name(f".{path.name}.tmp")
     count = 0
-    with temp.open("w", encoding="utf-8") as handle:
-        for row in rows:
-            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-            count += 1
+    try:
+        with temp.open("w", encoding="utf-8") as handle:
+            for row in rows:  # one row in memory at a time: `rows` may be a generator
+                handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+                count += 1
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
     os.replace(temp, path)
     return count
 
@@ -36,13 +40,19 @@ def write_json_atomic(path: Path, value: object, indent: int | None = 2) -> None
     os.replace(temp, path)
 
 
-def write_manifest(dataset_dir: Path, rows: list[dict]) -> Path:
-    """Checks every row has the contract fields, then writes the manifest atomically."""
-    for row in rows:
-        if tuple(row) != MANIFEST_FIELDS:
-            raise ValueError(f"manifest row {row.get('id')!r} fields {list(row)} break the contract")
+def write_manifest(dataset_dir: Path, rows: Iterable[dict]) -> Path:
+    """Writes the manifest atomically, checking that every row has the contract fields; rows
+    stream through (a generator keeps memory flat for ArtEmis-sized data sets)."""
+
+    def checked(rows: Iterable[dict]) -> Iterator[dict]:
+        for row in rows:
+            if tuple(row) != MANIFEST_FIELDS:
+                raise ValueError(f"manifest row {row.get('id')!r} fields {list(row)} break the "
+                                 "contract")
+            yield row
+
     path = dataset_dir / MANIFEST_NAME
-    write_jsonl_atomic(path, rows)
+    write_jsonl_atomic(path, checked(rows))
     return path
 
 
