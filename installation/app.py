@@ -60,6 +60,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "in the config's ui.keyboard_layout; with --screenshot, a picture of it)")
     parser.add_argument("--exit-after", type=float, metavar="SECONDS",
                         help="quit after this many seconds (tests and CI)")
+    parser.add_argument("--exit-after-pieces", type=int, metavar="N",
+                        help="quit a second after the N-th piece was made (tests and CI; "
+                        "--exit-after still caps the run)")
 
 
 def config_from_args(args: argparse.Namespace) -> KioskConfig:
@@ -204,10 +207,25 @@ def run(args: argparse.Namespace) -> int:
             saved = window.grab().save(str(screenshot))
             log.info("Screenshot %s %s.", screenshot, "saved" if saved else "NOT saved")
 
-    if args.exit_after is not None:
-        def finish() -> None:
+    finished = False
+
+    def finish() -> None:
+        nonlocal finished
+        if not finished:
+            finished = True
             save_screenshot()
             app.quit()
+
+    if args.exit_after_pieces:
+        pieces = 0
+
+        def count_piece(_piece) -> None:
+            nonlocal pieces
+            pieces += 1
+            if pieces == args.exit_after_pieces:
+                QTimer.singleShot(1000, finish)
+        kiosk.composer.piece_ready.connect(count_piece)
+    if args.exit_after is not None:
         QTimer.singleShot(round(args.exit_after * 1000), finish)
     elif screenshot is not None:
         QTimer.singleShot(5000, save_screenshot)

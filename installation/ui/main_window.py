@@ -15,6 +15,7 @@ from PyQt6.QtWidgets import (
     QLabel,
     QMainWindow,
     QPushButton,
+    QSizePolicy,
     QSlider,
     QStackedWidget,
     QVBoxLayout,
@@ -117,8 +118,11 @@ class MainWindow(QMainWindow):
         header = QHBoxLayout()
         header.setSpacing(20)
         header.addWidget(_label("Art2Music Live", "title", self))
-        header.addWidget(_label("music composed for the painting in front of you", "subtitle",
-                                self), 0, Qt.AlignmentFlag.AlignVCenter)
+        subtitle = _label("music composed for the painting in front of you", "subtitle", self)
+        # the header's buttons come first on a 1920 px screen: the subtitle wraps if it must
+        subtitle.setWordWrap(True)
+        subtitle.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+        header.addWidget(subtitle, 0, Qt.AlignmentFlag.AlignVCenter)
         header.addStretch(1)
         quieter = QPushButton("−")
         louder = QPushButton("+")

@@ -250,8 +250,9 @@ def test_main_py_run_demo_on_a_server_without_display_or_sound_card(tmp_path, ti
     shot.unlink(missing_ok=True)
     result = subprocess.run(
         [sys.executable, "main.py", "run", "--demo", "--config", str(config_file),
-         "--bundle", str(tiny_bundle), "--exit-after", "7", "--screenshot", str(shot)],
-        cwd=REPO, capture_output=True, text=True, timeout=120, env=headless_env(tmp_path))
+         "--bundle", str(tiny_bundle), "--exit-after", "90", "--exit-after-pieces", "1",
+         "--screenshot", str(shot)],
+        cwd=REPO, capture_output=True, text=True, timeout=150, env=headless_env(tmp_path))
     assert result.returncode == 0, result.stderr[-2000:]
     console = result.stderr
     assert "runs offscreen" in console  # picked by itself: Qt would abort looking for X11
