@@ -124,13 +124,16 @@ class CameraWorker(QThread):
         busy_interval = 1.0 / max(self._config.busy_fps, 0.1)
         next_due = time.monotonic()
         next_look = 0.0
+        skip = getattr(source, "skip", None)
         while not self._stop.is_set():
-            frame = source.read()
-            self.frames_read += 1
             now = time.monotonic()
             if self._busy.is_set() and now < next_look:
+                (skip or source.read)()  # keep pace with the source, look at nothing
+                self.frames_read += 1
                 next_due = self._pace(source, next_due, now)
                 continue
+            frame = source.read()
+            self.frames_read += 1
             next_look = now + busy_interval
             result = self._pipeline.process(frame.image, frame.timestamp)
             if result.state.trigger:

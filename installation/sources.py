@@ -52,6 +52,9 @@ class FrameSource(Protocol):
 
     def close(self) -> None: ...
 
+    # Optional: ``skip()`` moves past one frame without decoding or drawing it; the camera
+    # thread uses it while music is generated (CameraConfig.busy_fps), else it reads.
+
 
 @contextmanager
 def _quiet_opencv() -> Iterator[None]:
@@ -102,6 +105,11 @@ class DeviceSource:
             raise SourceError(f"The {self.description} stopped sending pictures.")
         return Frame(image, time.monotonic())
 
+    def skip(self) -> None:
+        """Takes the next frame off the camera without decoding it (a busy kiosk)."""
+        if self._capture is None or not self._capture.grab():
+            raise SourceError(f"The {self.description} stopped sending pictures.")
+
     def close(self) -> None:
         if self._capture is not None:
             self._capture.release()
@@ -148,6 +156,16 @@ class VideoFileSource:
         self._frames_this_loop += 1
         self._frame_count += 1
         return Frame(image, self._frame_count * (self.frame_interval or 0.0))
+
+    def skip(self) -> None:
+        """Moves past the next frame without converting it (a busy kiosk); loops as `read`."""
+        if self._capture is None:
+            raise SourceError(f"The {self.description} is not open.")
+        if not self._capture.grab():
+            self.read()  # the end of the file: `read` loops or says what is wrong
+            return
+        self._frames_this_loop += 1
+        self._frame_count += 1
 
     def close(self) -> None:
         if self._capture is not None:
@@ -246,6 +264,10 @@ class DemoWallSource:
             hold_seconds, gap_seconds, move_seconds)
         self._wall = _wall_texture(size)
         self._count = 0
+        self._held: tuple[int, np.ndarray] | None = None
+        """The last frame of an artwork held still: it is the same until the artwork moves."""
+        longest = max(size)  # an artwork is drawn at most 62 % of the frame: no need for more
+        self.artworks = [_fit(a, longest) for a in self.artworks]
 
     def open(self) -> None:
         self._count = 0
@@ -259,11 +281,28 @@ class DemoWallSource:
         period = self.gap_seconds + self.move_seconds + self.hold_seconds
         index = int(t // period) % len(self.artworks)
         phase = t % period
+        if phase < self.gap_seconds:
+            return Frame(self._wall.copy(), t)
+        progress = min(1.0, (phase - self.gap_seconds) / self.move_seconds)
+        if progress >= 1.0 and self._held is not None and self._held[0] == index:
+            return Frame(self._held[1].copy(), t)
         frame = self._wall.copy()
-        if phase >= self.gap_seconds:
-            progress = min(1.0, (phase - self.gap_seconds) / self.move_seconds)
-            _hang(frame, self.artworks[index], progress)
+        _hang(frame, self.artworks[index], progress)
+        if progress >= 1.0:
+            self._held = (index, frame.copy())
         return Frame(frame, t)
+
+    def skip(self) -> None:
+        """Moves past the next frame without drawing it (a busy kiosk)."""
+        self._count += 1
+
+
+def _fit(image: np.ndarray, longest: int) -> np.ndarray:
+    """`image` shrunk (INTER_AREA) so that its longest side is at most `longest` pixels."""
+    scale = longest / max(image.shape[:2])
+    if scale >= 1.0:
+        return image
+    return cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
 
 
 def _wall_texture(size: tuple[int, int]) -> np.ndarray:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import time
+
 import cv2
+import numpy as np
 from PyQt6.QtCore import QPointF, QRectF, Qt
 from PyQt6.QtGui import QImage, QPainter, QPen, QPolygonF
 from PyQt6.QtWidgets import QSizePolicy, QWidget
@@ -13,6 +16,9 @@ from installation.ui.images import fit_rect, rgb_to_qimage, rounded_clip
 
 RADIUS = 22.0
 BACKDROP_SIZE = (24, 14)
+BACKDROP_OPACITY = 0.3
+BACKDROP_EVERY_S = 1.0
+"""The blurred backdrop follows the camera once a second (it is a soft glow)."""
 
 
 class LivePreview(QWidget):
@@ -21,6 +27,7 @@ class LivePreview(QWidget):
         self.steady_seconds = steady_seconds
         self._image: QImage | None = None
         self._backdrop: QImage | None = None
+        self._backdrop_at = 0.0
         self._frame: PreviewFrame | None = None
         self.listening = False
         """True while music plays for the painting in view (changes the caption)."""
@@ -31,11 +38,38 @@ class LivePreview(QWidget):
         self.setMinimumSize(320, 240)
 
     def show_frame(self, frame: PreviewFrame) -> None:
+        """Takes a new camera frame. It is scaled here, once, to the size it is drawn at (by
+        OpenCV), so painting is a plain copy: Qt's smooth scaling of every frame cost the UI
+        thread as much CPU as the music's vocoder on a 2-core PC."""
         self._frame = frame
-        self._image = rgb_to_qimage(frame.rgb)
-        tiny = cv2.resize(frame.rgb, BACKDROP_SIZE, interpolation=cv2.INTER_AREA)
-        self._backdrop = rgb_to_qimage(tiny)  # scaled up smoothly, it is a soft blur
+        height, width = frame.rgb.shape[:2]
+        area = QRectF(self.rect())
+        target = fit_rect(width, height, area)
+        size = (max(1, round(target.width())), max(1, round(target.height())))
+        rgb = frame.rgb
+        if size != (width, height):
+            shrink = size[0] < width
+            rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA if shrink
+                             else cv2.INTER_LINEAR)
+        self._image = rgb_to_qimage(rgb)
+        now = time.monotonic()
+        if self._backdrop is None or now - self._backdrop_at >= BACKDROP_EVERY_S:
+            self._backdrop_at = now
+            self._backdrop = self._make_backdrop(frame.rgb, area)
         self.update()
+
+    @staticmethod
+    def _make_backdrop(rgb, area: QRectF) -> QImage:
+        """A soft, dim copy of the frame covering `area`, already blended with the panel."""
+        height, width = rgb.shape[:2]
+        cover = fit_rect(width, height, area, cover=True)
+        tiny = cv2.resize(rgb, BACKDROP_SIZE, interpolation=cv2.INTER_AREA).astype(np.float32)
+        panel = theme.color(theme.PANEL)
+        base = np.array([panel.red(), panel.green(), panel.blue()], np.float32)
+        dim = (BACKDROP_OPACITY * tiny + (1.0 - BACKDROP_OPACITY) * base).astype(np.uint8)
+        size = (max(1, round(cover.width())), max(1, round(cover.height())))
+        # blending before scaling up is the same blend (both are linear) on 336 pixels
+        return rgb_to_qimage(cv2.resize(dim, size, interpolation=cv2.INTER_LINEAR))
 
     def clear(self, message: str) -> None:
         self._frame, self._image, self._backdrop, self.message = None, None, None, message
@@ -64,11 +98,9 @@ class LivePreview(QWidget):
         rounded_clip(painter, area, RADIUS)
         painter.fillRect(area, theme.color(theme.PANEL))
         if self._image is not None and self._frame is not None:
-            width, height = self._image.width(), self._image.height()
+            height, width = self._frame.rgb.shape[:2]
             if self._backdrop is not None:  # a dim, blurred copy fills the bands around it
-                painter.setOpacity(0.3)
                 painter.drawImage(fit_rect(width, height, area, cover=True), self._backdrop)
-                painter.setOpacity(1.0)
             target = fit_rect(width, height, area)
             painter.drawImage(target, self._image)
             self._draw_outline(painter, target)
@@ -80,7 +112,7 @@ class LivePreview(QWidget):
         assert frame is not None and self._image is not None
         if frame.state.empty:
             return
-        scale = target.width() / self._image.width()
+        scale = target.width() / frame.rgb.shape[1]
         points = [QPointF(target.x() + x * scale, target.y() + y * scale) for x, y in frame.quad]
         colour = theme.ACCENT if frame.found else theme.MUTED
         pen = QPen(theme.color(colour), 6)
