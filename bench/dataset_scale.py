@@ -53,7 +53,8 @@ class HashTextEncoder:
         for row, text in enumerate(texts):
             for word in text.lower().split():
                 out[row, zlib.crc32(word.encode()) % HASH_DIM] += 1.0
-        return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+        out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+        return out
 
 
 def write_corpus(root: Path, rows: int, images: int, captions: int, seed: int = 0) -> None:

@@ -31,11 +31,15 @@ class MatchResult:
     similarities: np.ndarray
 
 
-def l2_normalize(vectors: np.ndarray) -> np.ndarray:
-    """Rows scaled to unit length (zero rows stay zero)."""
+def l2_normalize(vectors: np.ndarray, in_place: bool = False) -> np.ndarray:
+    """Rows scaled to unit length (zero rows stay zero); `in_place` reuses a float32 array's
+    memory (no second [N, D] table for ArtEmis-sized corpora)."""
     vectors = np.asarray(vectors, dtype=np.float32)
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return vectors / np.maximum(norms, 1e-12)
+    norms = np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    if in_place:
+        vectors /= norms
+        return vectors
+    return vectors / norms
 
 
 def embed_unique(encoder: TextEncoder, texts: Sequence[str], batch_size: int = 64,
@@ -44,7 +48,9 @@ def embed_unique(encoder: TextEncoder, texts: Sequence[str], batch_size: int = 6
     unique, inverse = np.unique(np.asarray(list(texts), dtype=object), return_inverse=True)
     vectors = encoder.encode([str(text) for text in unique], batch_size=batch_size,
                              progress=progress, desc=desc)
-    return l2_normalize(vectors)[inverse.reshape(-1)]
+    # The expansion is a new array of our own: normalised in place, one [N, D] table in all.
+    expanded = np.asarray(vectors, dtype=np.float32)[inverse.reshape(-1)]
+    return l2_normalize(expanded, in_place=True)
 
 
 @dataclass(frozen=True)
@@ -108,14 +114,14 @@ def top_matches(queries: np.ndarray, keys: np.ndarray, k: int = 1,
     """
     if k < 1:
         raise ValueError(f"top_matches needs k >= 1, got {k}")
-    queries, keys = l2_normalize(queries), l2_normalize(keys)
+    keys = l2_normalize(keys)
     if len(keys) == 0:
         raise ValueError("top_matches needs at least one key vector")
     width = min(k, len(keys))
     indices = np.full((len(queries), k), -1, dtype=np.int64)
     similarities = np.full((len(queries), k), np.nan, dtype=np.float32)
-    for start in range(0, len(queries), block_rows):
-        block = queries[start:start + block_rows] @ keys.T
+    for start in range(0, len(queries), block_rows):  # queries normalised block by block
+        block = l2_normalize(queries[start:start + block_rows]) @ keys.T
         chosen = _top_k_rows(block, width)
         stop = start + len(block)
         indices[start:stop, :width] = chosen
@@ -130,13 +136,13 @@ def top_matches(queries: np.ndarray, keys: np.ndarray, k: int = 1,
 
 def best_matches(queries: np.ndarray, keys: np.ndarray, block_rows: int = 4096) -> MatchResult:
     """Nearest key by cosine similarity for every query row; ties go to the lower key index."""
-    queries, keys = l2_normalize(queries), l2_normalize(keys)
+    keys = l2_normalize(keys)
     if len(keys) == 0:
         raise ValueError("best_matches needs at least one key vector")
     indices = np.empty(len(queries), dtype=np.int64)
     similarities = np.empty(len(queries), dtype=np.float32)
     for start in range(0, len(queries), block_rows):
-        block = queries[start:start + block_rows] @ keys.T
+        block = l2_normalize(queries[start:start + block_rows]) @ keys.T
         best = block.argmax(axis=1)
         indices[start:start + len(best)] = best
         similarities[start:start + len(best)] = block[np.arange(len(best)), best]
