@@ -31,26 +31,39 @@ class MatchResult:
     similarities: np.ndarray
 
 
-def l2_normalize(vectors: np.ndarray, in_place: bool = False) -> np.ndarray:
-    """Rows scaled to unit length (zero rows stay zero); `in_place` reuses a float32 array's
-    memory (no second [N, D] table for ArtEmis-sized corpora)."""
+def l2_normalize(vectors: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length (zero rows stay zero)."""
     vectors = np.asarray(vectors, dtype=np.float32)
-    norms = np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
-    if in_place:
-        vectors /= norms
-        return vectors
-    return vectors / norms
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.maximum(norms, 1e-12)
+
+
+ENCODE_CHUNK = 16_384
+"""Texts per encoder call in :func:`embed_unique`: the encoder's own output list stays small
+and each chunk is written straight into the one [N, D] table."""
 
 
 def embed_unique(encoder: TextEncoder, texts: Sequence[str], batch_size: int = 64,
                  progress: bool = False, desc: str = "encoding") -> np.ndarray:
-    """Embeds texts [N, D], encoding each distinct text once."""
-    unique, inverse = np.unique(np.asarray(list(texts), dtype=object), return_inverse=True)
-    vectors = encoder.encode([str(text) for text in unique], batch_size=batch_size,
-                             progress=progress, desc=desc)
-    # The expansion is a new array of our own: normalised in place, one [N, D] table in all.
-    expanded = np.asarray(vectors, dtype=np.float32)[inverse.reshape(-1)]
-    return l2_normalize(expanded, in_place=True)
+    """Unit embeddings of texts [N, D], encoding each distinct text once.
+
+    Memory is one float32 [N, D] table (plus one for the distinct texts when some repeat):
+    texts go to the encoder in chunks of ``ENCODE_CHUNK`` and each chunk's vectors are
+    normalised into their rows, so ArtEmis' 455 k comments never exist as several copies.
+    """
+    texts = [str(text) for text in texts]
+    unique, inverse = np.unique(np.asarray(texts, dtype=object), return_inverse=True)
+    inverse = inverse.reshape(-1)
+    distinct = len(unique) == len(texts)
+    order = texts if distinct else [str(text) for text in unique]  # all distinct: no reordering
+    table = np.empty((0, 0), dtype=np.float32)
+    for start in range(0, len(order), ENCODE_CHUNK):
+        part = l2_normalize(encoder.encode(order[start:start + ENCODE_CHUNK],
+                                           batch_size=batch_size, progress=progress, desc=desc))
+        if start == 0:
+            table = np.empty((len(order), part.shape[1]), dtype=np.float32)
+        table[start:start + len(part)] = part
+    return table if distinct else table[inverse]
 
 
 @dataclass(frozen=True)
