@@ -7,7 +7,10 @@
 #   3. the same for a real-size UNTRAINED ViT-B-32 bundle (bench/untrained.py, built here);
 #   4. the tables: gpu_table.csv/.md and tensorrt_build.csv (bench/gpu_summary.py);
 #   5. fine-tunes HiFi-GAN V1 on the music corpus (`main.py train-vocoder`, real + predicted Mels
-#      when GPU_RUN_PREDICTED_MELS is given) for the time left, checkpointed.
+#      when GPU_RUN_PREDICTED_MELS is given: make them beforehand, on any machine, with
+#      `python -m training.vocoder.predict --checkpoint RUN --data DATASET --out DIR`) for the
+#      time left, checkpointed (--max-seconds; a rerun resumes it).
+# A lent machine with no internet needs the project's wheels: GPU_RUN_WHEELS=DIR (pip --no-index).
 # Everything lands in one folder, written as it comes; every stage runs under `timeout`, so a
 # run stopped early keeps what finished (stages.csv says which). Run again to resume the
 # fine-tune. Usage:
