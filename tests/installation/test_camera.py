@@ -1,5 +1,7 @@
 """The camera thread: frames and triggers arrive as Qt signals; a lost source is retried."""
 
+import contextlib
+
 import cv2
 import pytest
 
@@ -31,6 +33,17 @@ def start_worker(source_factory, realtime=True, vision=None):
     return worker, seen
 
 
+def stop_worker(worker: CameraWorker) -> None:
+    """Stops the thread, then drops its connections and the previews still queued for them: a
+    queued preview delivered in a later test would call into a deleted worker (a segfault)."""
+    worker.stop()
+    for signal in (worker.preview_ready, worker.painting_triggered, worker.status_changed,
+                   worker.visitor_left):
+        with contextlib.suppress(TypeError):  # TypeError: it had no connection
+            signal.disconnect()
+    wait_until(lambda: False, timeout=0.1)
+
+
 def test_video_source_loops_and_keeps_media_time(tmp_path):
     path = write_video(tmp_path / "loop.avi", [wall()] * 5, fps=10)
     source = VideoFileSource(path)
@@ -47,7 +60,7 @@ def test_camera_emits_previews_and_a_trigger_for_a_held_painting(qapp, tmp_path)
     try:
         assert wait_until(lambda: seen["triggers"], timeout=10)
     finally:
-        worker.stop()
+        stop_worker(worker)
     assert seen["status"][0][0] == CameraState.LIVE
     trigger = seen["triggers"][0]
     assert trigger.crop_rgb is not None and trigger.detection.found
@@ -75,7 +88,7 @@ def test_lost_video_is_reported_and_recovers_when_it_returns(qapp, tmp_path):
         assert wait_until(lambda: states()[-1] == CameraState.LIVE, timeout=5)
         assert wait_until(lambda: len(seen["previews"]) > count + 3, timeout=5)
     finally:
-        worker.stop()
+        stop_worker(worker)
     assert not worker.isRunning()
 
 
@@ -135,7 +148,7 @@ def test_while_music_is_generated_frames_are_looked_at_only_busy_fps_times_a_sec
         wait_until(lambda: False, timeout=1.0)
         free_read, free_looked = worker.frames_read - read, pipeline.looked_at - looked
     finally:
-        worker.stop()
+        stop_worker(worker)
     assert busy_read > 20  # frames are still read at the source's pace
     assert busy_looked <= 4.0 * 1.5 + 2  # but looked at about 4 times a second
     assert free_looked == free_read and free_read > 10  # every frame again once idle
