@@ -6,59 +6,34 @@ libasound2-plugins; ../shared/ENVIRONMENT.md)."""
 
 from __future__ import annotations
 
-import contextlib
-import os
 import shutil
 import subprocess
-import tempfile
 import threading
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
 
 from installation.listen import ListenConfig, Recorder, level_dbfs, sounddevice_input_stream
+from tests.installation.pulse_helpers import PulseServer, missing_reason, refresh_portaudio
 
 SR = 22050
 pytestmark = pytest.mark.skipif(
-    not (shutil.which("pulseaudio") and shutil.which("pactl") and shutil.which("paplay")),
-    reason="PulseAudio is not installed")
+    missing_reason() is not None or not shutil.which("paplay"),
+    reason=missing_reason() or "paplay is not installed (Debian pulseaudio-utils)")
 
 
 @pytest.fixture
 def pulse_null_source(monkeypatch):
     """A private PulseAudio server whose default source is the monitor of a null sink."""
-    runtime = Path(tempfile.mkdtemp(prefix="pulse-"))
-    runtime.chmod(0o700)
-    env = {**os.environ, "XDG_RUNTIME_DIR": str(runtime), "HOME": str(runtime)}
-    subprocess.run(["pulseaudio", "-D", "-n", "--exit-idle-time=-1", "--system=false",
-                    "--load=module-native-protocol-unix",
-                    f"--load=module-null-sink sink_name=kiosk format=float32le rate={SR} "
-                    "channels=1"], env=env, check=True, timeout=30, capture_output=True)
-    pid_file = next(runtime.rglob("pid"), None)
+    server = PulseServer.start(sample_rate=SR)
     try:
-        subprocess.run(["pactl", "set-default-sink", "kiosk"], env=env, check=True, timeout=10)
-        subprocess.run(["pactl", "set-default-source", "kiosk.monitor"], env=env, check=True,
-                       timeout=10)
-        for key in ("XDG_RUNTIME_DIR", "HOME"):
-            monkeypatch.setenv(key, env[key])
-        import sounddevice as sd
-
-        sd._terminate()  # PortAudio looks for devices again under this server
-        sd._initialize()
-        yield env
+        server.use_here(monkeypatch)
+        yield server.env
     finally:
-        pid_file = pid_file or next(runtime.rglob("pid"), None)
-        if pid_file is not None:
-            with contextlib.suppress(ProcessLookupError, ValueError):
-                os.kill(int(pid_file.read_text().split()[0]), 15)
-        import sounddevice as sd
-
-        sd._terminate()
-        sd._initialize()
-        shutil.rmtree(runtime, ignore_errors=True)
+        server.stop()
+        refresh_portaudio()
 
 
 def test_recorder_hears_a_wav_played_into_the_null_sink(pulse_null_source, tmp_path):
