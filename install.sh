@@ -19,6 +19,11 @@ APT_PACKAGES=(
   libxcb-xinerama0 libxcb-xkb1 libxkbcommon-x11-0 libxcb-cursor0          # Qt on X11 / Xvfb
   libgomp1 fonts-noto-color-emoji                # emoji in visitor comments
 )
+# A real sound server for the audio-path tests (tests/installation/pulse_helpers.py), in CI or on
+# request only: on a desktop PC it would compete with PipeWire's own PulseAudio service.
+if [ -n "${CI:-}" ] || [ "${INSTALL_TEST_AUDIO:-0}" = 1 ]; then
+  APT_PACKAGES+=(pulseaudio pulseaudio-utils libasound2-plugins)
+fi
 
 install_system_packages() {
   if ! command -v apt-get >/dev/null 2>&1; then
