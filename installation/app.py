@@ -12,6 +12,7 @@ runs on Qt's offscreen platform (1920x1080) and logs what it plays to the consol
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import logging
 import os
 import signal
@@ -158,6 +159,9 @@ def run(args: argparse.Namespace) -> int:
 
     log_path = setup_logging(config.resolve(config.log_dir))
     held.replay()
+    # A crash inside Qt, OpenCV or ONNX Runtime then leaves every thread's stack on stderr
+    # (the journal under systemd) instead of a bare exit status -11.
+    faulthandler.enable(all_threads=True)
     log.info("Kiosk starting (log file %s).", log_path)
     if choose_qt_platform():
         log.info("No display ($DISPLAY and $WAYLAND_DISPLAY are unset): the kiosk runs "
