@@ -11,7 +11,9 @@ piece crossfading in, then the visitor leaves (``fade_out``). The recording must
 
 sample for sample, with the equal-power ramps of installation/mixer.py: no gap, no click, no
 missing fade. Once on a quiet machine, once with the first piece generated live by the engine's
-vocoder while two busy processes hold the CPU. Skipped where PulseAudio is not installed.
+vocoder while two busy processes hold the CPU. A dropout at the server while the mixer played
+every block in time (the OS ran the audio thread too late) is retried once, and printed.
+Skipped where PulseAudio is not installed.
 """
 
 from __future__ import annotations
@@ -162,7 +164,7 @@ def visit(server: PulseServer | None, path: Path, first_chunks: Iterable[np.ndar
         player.fade_out()
         wait_for(lambda: second_writer.piece.finished and first.finished, timeout_s,
                  "both pieces had faded out")
-        time.sleep(0.5)  # the server's latency: the end of the fade and silence after it
+        time.sleep(1.0)  # the output latency (up to ~0.6 s): the end of the fade, silence after
         producer.join(timeout_s)
         state = player.state
     finally:
@@ -187,6 +189,10 @@ class Heard:
     crossfade_start: int
     fade_start: int
     heard_samples: int
+    mismatched: int
+    """Samples that differ by more than TOLERANCE."""
+    first_mismatch: int | None
+    """The first of them, counted from the first sound (None: none)."""
 
 
 def expected_and_compare(v: Visit) -> Heard:
@@ -222,7 +228,9 @@ def expected_and_compare(v: Visit) -> Heard:
     parts = {"before": (lo, a0), "first": (a0, s), "crossfade": (s, s + lx),
              "second": (s + lx, f), "fade-out": (f, f + lf), "after": (f + lf, hi)}
     diff = {name: float(np.abs(rec[i:j] - expected[i:j]).max()) for name, (i, j) in parts.items()}
-    return Heard(max(diff.values()), diff, zero_runs(v.recording[a0:f + lf]), a0, s, f, hi - lo)
+    wrong = np.flatnonzero(np.abs(rec[lo:hi] - expected[lo:hi]) > TOLERANCE) + lo - a0
+    return Heard(max(diff.values()), diff, zero_runs(v.recording[a0:f + lf]), a0, s, f, hi - lo,
+                 int(wrong.size), int(wrong[0]) if wrong.size else None)
 
 
 def report(title: str, v: Visit, heard: Heard) -> str:
@@ -234,29 +242,58 @@ def report(title: str, v: Visit, heard: Heard) -> str:
     return (f"{title}: {heard.heard_samples / SR:.2f} s compared, max abs diff "
             f"{heard.max_abs_diff:.1e} ({parts}); gaps {len(heard.gaps)}; underflow blocks "
             f"{v.stats.underflows}; dry fades {v.first_piece.dry_fades + v.second_piece.dry_fades}"
-            f"; device flags {v.stats.device_status_flags}{opened}")
+            f"; device flags {v.stats.device_status_flags}{opened}; samples off "
+            f"{heard.mismatched} (first at {heard.first_mismatch}; pieces at {heard.first_start}, "
+            f"{heard.crossfade_start}, fade at {heard.fade_start})")
 
 
-def check(v: Visit, heard: Heard) -> None:
-    assert heard.gaps == [], f"silence inside the music at (sample, length) {heard.gaps}"
-    assert v.stats.underflows == 0
-    assert v.first_piece.dry_fades == v.second_piece.dry_fades == 0
-    assert v.stats.render_errors == 0
+def check(v: Visit, heard: Heard, summary: str, keep: Path | None = None) -> None:
+    """Asserts a gapless, exact visit; on failure the recording is kept as `keep` (.npy)."""
+    ok = (not heard.gaps and v.stats.underflows == 0 and v.stats.render_errors == 0
+          and v.first_piece.dry_fades == v.second_piece.dry_fades == 0
+          and heard.max_abs_diff <= TOLERANCE)
+    if not ok and keep is not None:
+        np.save(keep, v.recording)
+        summary += f"; recording kept in {keep}"
+    assert heard.gaps == [], f"silence inside the music: {summary}"
+    assert v.stats.underflows == 0, summary
+    assert v.first_piece.dry_fades == v.second_piece.dry_fades == 0, summary
+    assert v.stats.render_errors == 0, summary
     for name, value in heard.diff_by_part.items():
-        assert value <= TOLERANCE, f"{name}: recorded audio differs by {value:.2e}"
+        assert value <= TOLERANCE, f"{name}: recorded audio differs by {value:.2e}: {summary}"
     assert (heard.crossfade_start - heard.first_start) % BLOCK == 0  # pieces start on a callback
+
+
+def heard_visit(title: str, play: Callable[[], Visit]) -> tuple[Visit, Heard, str]:
+    """Plays a visit and compares what was heard, twice at most: when the mixer played every
+    block in time but the recording still differs, the OS ran the audio thread too late for the
+    server (PulseAudio skipped a few ms; 2 of 27 busy runs on a 2-core machine shared with
+    other jobs, load average 5-12), and that visit is played once more. Both are printed;
+    a fault of the kiosk's own (underflow, dry fade, failed callback) is never retried."""
+    notes: list[str] = []
+    for attempt in (1, 2):
+        v = play()
+        heard = expected_and_compare(v)
+        summary = report(title, v, heard)
+        print(summary)
+        exact = heard.max_abs_diff <= TOLERANCE and not heard.gaps
+        kiosk_clean = (v.stats.underflows == 0 and v.stats.render_errors == 0
+                       and v.first_piece.dry_fades == v.second_piece.dry_fades == 0)
+        if exact or not kiosk_clean or attempt == 2:
+            return v, heard, " | ".join([*notes, summary])
+        notes.append(f"attempt 1 (server-side dropout, retried): {summary}")
+    raise AssertionError("unreachable")
 
 
 def test_a_visit_is_heard_sample_for_sample(pulse, pieces, tmp_path):
     """Both pieces, the equal-power crossfade and the fade-out reach the sound server exactly
-    as the mixer made them: the first piece's chunks as the vocoder gives them."""
+    as the mixer made them; the first piece is written in chunks of any size."""
     (first_piece, first), (_, second) = pieces
-    chunks = [first[i:i + 5000] for i in range(0, first.size, 5000)]  # any chunk size
-    v = visit(pulse, tmp_path / "played.raw", chunks, first_piece.samples, second)
-    heard = expected_and_compare(v)
-    print(report("quiet", v, heard))
+    chunks = [first[i:i + 5000] for i in range(0, first.size, 5000)]
+    v, heard, summary = heard_visit("quiet", lambda: visit(
+        pulse, tmp_path / "played.raw", chunks, first_piece.samples, second))
     assert v.state == AudioState.DEVICE
-    check(v, heard)
+    check(v, heard, summary, tmp_path / "recording.npy")
     assert np.array_equal(v.first, first)
 
 
@@ -265,13 +302,15 @@ def test_streamed_live_with_two_busy_processes_no_gap(pulse, pieces, tmp_path):
     when it starts, and two processes keep both cores busy: still no underflow, no gap, and the
     same sample-for-sample match, crossfade and fade-out included."""
     (first_piece, first), (_, second) = pieces
-    with busy_processes(2):
-        v = visit(pulse, tmp_path / "played.raw", first_piece.playback_blocks(),
-                  first_piece.samples, second)
-    heard = expected_and_compare(v)
-    print(report("busy", v, heard))
+
+    def play() -> Visit:
+        with busy_processes(2):
+            return visit(pulse, tmp_path / "played.raw", first_piece.playback_blocks(),
+                         first_piece.samples, second)
+
+    v, heard, summary = heard_visit("busy", play)
     assert v.state == AudioState.DEVICE
-    check(v, heard)
+    check(v, heard, summary, tmp_path / "recording.npy")
     gate = v.first_piece.gate
     assert gate is not None and gate.opened_at is not None
     assert np.abs(v.first - first).max() <= 1e-5  # the engine's stream, as it vocoded it before
@@ -291,7 +330,7 @@ def test_the_comparison_finds_a_gap_and_a_missing_fade(tmp_path):
     chunks = [first[i:i + 3000] for i in range(0, first.size, 3000)]
     v = visit(None, tmp_path / "unused.raw", chunks, first.size, second)
     heard = expected_and_compare(v)
-    check(v, heard)
+    check(v, heard, report("stand-in", v, heard))
 
     gap = heard.crossfade_start + round(CROSSFADE_S * SR) + 2000  # inside the second piece
     gapped = np.insert(v.recording, gap, np.zeros(BLOCK, np.float32))
