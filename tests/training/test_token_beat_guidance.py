@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from core.beat import BEAT_FEATURES, steady_clock, tempo_bins
-from tests.conftest import TINY_CLIP
+from tests.training.test_token_decoder import tokens_config
 from training.checkpoint import load_sidecar
 from training.config import TrainConfig
 from training.models import Art2Music, Art2MusicConfig, TokenDecoderConfig, TokenMelDecoder
@@ -96,12 +96,10 @@ def test_a_clock_without_tempo_classes_is_refused():
 
 
 def _config(data: Path, out: Path, **overrides) -> TrainConfig:
-    values = dict(data=data, out=out, image_encoder=TINY_CLIP, text_encoder=TINY_CLIP,
-                  model_size="tiny", epochs=2, batch_size=4, learning_rate=1e-2,
-                  checkpoint_every=2, device="cpu", num_threads=1, objective="tokens",
-                  crop_frames=24, beat_clock=True, tempo_bins=6, condition_dropout=0.3)
+    """The tiny token run of test_token_decoder with a beat clock and condition dropout."""
+    values = dict(crop_frames=24, beat_clock=True, tempo_bins=6, condition_dropout=0.3)
     values.update(overrides)
-    return TrainConfig(**values)
+    return tokens_config(data, out, **values)
 
 
 @pytest.fixture(scope="module")
