@@ -21,6 +21,20 @@ FRAME_SIZE = (640, 360)
 """Width, height of the synthetic camera frames."""
 
 
+def stop_worker(worker) -> None:
+    """Stops a CameraWorker, then drops its signals' connections and flushes what is still
+    queued for them: a queued preview delivered during a later test would call into a worker
+    that is gone (a segfault in the full suite)."""
+    import contextlib
+
+    worker.stop()
+    for signal in (worker.preview_ready, worker.painting_triggered, worker.status_changed,
+                   worker.visitor_left):
+        with contextlib.suppress(TypeError):  # TypeError: it had no connection
+            signal.disconnect()
+    wait_until(lambda: False, timeout=0.1)
+
+
 def wait_until(predicate: Callable[[], bool], timeout: float = 5.0, interval: float = 0.01) -> bool:
     """Processes Qt events until ``predicate()`` holds or ``timeout`` seconds pass."""
     from PyQt6.QtWidgets import QApplication

@@ -1,7 +1,5 @@
 """The camera thread: frames and triggers arrive as Qt signals; a lost source is retried."""
 
-import contextlib
-
 import cv2
 import pytest
 
@@ -15,7 +13,15 @@ from installation.sources import (
     source_from_spec,
 )
 from installation.vision import VisionPipeline
-from tests.installation.helpers import artwork, hang, visit_frames, wait_until, wall, write_video
+from tests.installation.helpers import (
+    artwork,
+    hang,
+    stop_worker,
+    visit_frames,
+    wait_until,
+    wall,
+    write_video,
+)
 
 FAST = CameraConfig(retry_initial_s=0.05, retry_max_s=0.2, preview_fps=50)
 
@@ -31,17 +37,6 @@ def start_worker(source_factory, realtime=True, vision=None):
     worker.visitor_left.connect(lambda: seen.__setitem__("left", seen["left"] + 1))
     worker.start()
     return worker, seen
-
-
-def stop_worker(worker: CameraWorker) -> None:
-    """Stops the thread, then drops its connections and the previews still queued for them: a
-    queued preview delivered in a later test would call into a deleted worker (a segfault)."""
-    worker.stop()
-    for signal in (worker.preview_ready, worker.painting_triggered, worker.status_changed,
-                   worker.visitor_left):
-        with contextlib.suppress(TypeError):  # TypeError: it had no connection
-            signal.disconnect()
-    wait_until(lambda: False, timeout=0.1)
 
 
 def test_video_source_loops_and_keeps_media_time(tmp_path):

@@ -22,7 +22,7 @@ from installation.config import CameraConfig, VisionConfig
 from installation.pictures import MAX_SIDE, PictureError, jpeg_size, load_picture
 from installation.sources import ImageFolderSource
 from installation.vision import VisionPipeline
-from tests.installation.helpers import artwork, wait_until
+from tests.installation.helpers import artwork, stop_worker, wait_until
 
 
 def write_bilevel_png(path: Path, width: int, height: int) -> Path:
@@ -172,7 +172,7 @@ def run_camera(folder: Path, seconds: float) -> tuple[list[str], CameraWorker]:
     try:
         wait_until(lambda: False, timeout=seconds)
     finally:
-        worker.stop()
+        stop_worker(worker)
     return states, worker
 
 
