@@ -70,6 +70,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--open-clip-config", type=Path, action="append", default=[],
                         help=_HELP["open_clip_config"])
     parser.add_argument("--trt-cache", type=Path, default=None, help=_HELP["trt_cache"])
+    parser.add_argument("--vocoders", type=Path, nargs="+", default=None, metavar="BUNDLE",
+                        help="after the bench, compare --bundle's vocoder with these bundles' "
+                        "(bench/vocoders.py: RTF on 1 and 2 threads, MCD vs --bundle's)")
+    from bench.vocoders import add_arguments as add_vocoder_arguments
+
+    add_vocoder_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -99,4 +105,11 @@ def run(args: argparse.Namespace) -> int:
     latency, summary = write_csv(result, args.out)
     png = write_png(result, args.out / "latency.png")
     console.print(f"wrote {latency}, {summary} and {png}")
+    if args.vocoders:
+        from bench.vocoders import parse_threads
+        from bench.vocoders import run as compare_vocoders
+
+        compare_vocoders([args.bundle, *args.vocoders], args.out, args.vocoder_mels,
+                         parse_threads(args.vocoder_threads), args.chunk_frames,
+                         config.repeats, args.vocoder_clips, console)
     return 0
