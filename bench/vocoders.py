@@ -14,7 +14,7 @@ it was given. Writes ``vocoders.csv``, ``vocoders.png`` (the real-time factors) 
 ``vocoders_spectrograms.png`` (the first Mel as each vocoder plays it).
 
 The Mels: `--vocoder-mels`, a folder of audio files or of normalised ``.npy`` Mels or a data
-set (export.quantize_vocoder.calibration_mels); default the shipped example pieces
+set (its test split; export.quantize_vocoder.calibration_mels); default the shipped example pieces
 (assets/examples/*.wav), cut to `frames` frames (a 10.4 s piece).
 """
 
@@ -80,7 +80,7 @@ def bench_mels(source: Path, bundle: Bundle, frames: int, count: int) -> list[np
     """Up to `count` natural-log Mels [n_mels, ≤ frames] of real audio (see the module doc)."""
     from export.quantize_vocoder import calibration_mels
 
-    mels = calibration_mels(source, bundle.manifest.audio, bundle.manifest.mel_norm)
+    mels = calibration_mels(source, bundle.manifest.audio, bundle.manifest.mel_norm, split="test")
     return [np.ascontiguousarray(m[:, :frames], np.float32) for m in mels[:count]]
 
 

@@ -51,6 +51,7 @@ DEFAULT_MAX_MCD_DB = 0.75
 """Refuse a quantised graph whose audio is further than this from the source graph's (MCD of
 their log-Mels, dB); HiFi-GAN V1 with stages 0-1 quantised measures 0.39 dB."""
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
+DATASET_MANIFEST = "manifest.jsonl"
 CHECK_FRAMES = 384
 """Frames of each held-out clip vocoded by both graphs for the quality check (4.5 s)."""
 
@@ -131,15 +132,25 @@ def stage_convs(model: onnx.ModelProto, config: dict, stages: Sequence[int]) -> 
     return names
 
 
-def calibration_mels(source: Path, audio: AudioConfig, norm: MelNormalization) -> list[np.ndarray]:
+def calibration_mels(source: Path, audio: AudioConfig, norm: MelNormalization,
+                     split: str | None = "train") -> list[np.ndarray]:
     """Natural-log Mels [n_mels, T]: a data set's ``mels/*.npy`` (normalised, as written by
-    build-dataset), a folder of ``.npy`` Mels of that kind, or a folder of audio files."""
+    build-dataset; only its `split` clips when it has a manifest.jsonl and `split` is set), a
+    folder of ``.npy`` Mels of that kind, or a folder of audio files."""
     source = Path(source)
     folder = source / "mels" if (source / "mels").is_dir() else source
     if not folder.is_dir():
         raise ExportError(f"calibration source {source} is not a folder; pass a data set "
                           "directory (mels/*.npy) or a folder of music files.")
-    mels = [denormalize(np.load(p).astype(np.float32), norm) for p in sorted(folder.glob("*.npy"))]
+    files = sorted(folder.glob("*.npy"))
+    if (source / DATASET_MANIFEST).is_file() and split:
+        wanted = set()
+        for line in (source / DATASET_MANIFEST).read_text(encoding="utf-8").splitlines():
+            row = json.loads(line) if line.strip() else {}
+            if row.get("split") == split and row.get("mel_path"):
+                wanted.add((source / row["mel_path"]).resolve())
+        files = [p for p in files if p.resolve() in wanted]
+    mels = [denormalize(np.load(p).astype(np.float32), norm) for p in files]
     if not mels:
         mels = [log_mel(load_audio(p, audio), audio) for p in sorted(folder.rglob("*"))
                 if p.suffix.lower() in AUDIO_SUFFIXES]

@@ -20,7 +20,7 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "assets" / "examples"
 @pytest.fixture(scope="module")
 def music(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("music")
-    for wav in sorted(EXAMPLES.glob("*.wav"))[:4]:
+    for wav in sorted(EXAMPLES.glob("*.wav")):
         shutil.copy(wav, folder / wav.name)
     return folder
 

@@ -12,7 +12,7 @@ import onnx
 import onnxruntime as ort
 import pytest
 
-from core.mel import load_audio, log_mel
+from core.mel import load_audio, log_mel, normalize
 from engine import Engine
 from engine.bundle import Bundle
 from export.errors import ExportError
@@ -34,9 +34,9 @@ MAX_MCD_DB = 0.75
 
 @pytest.fixture(scope="module")
 def calibration(tmp_path_factory) -> Path:
-    """Four shipped example pieces: real 10.4 s music files."""
+    """The shipped example pieces (three real 10.4 s music files)."""
     folder = tmp_path_factory.mktemp("calibration")
-    for wav in sorted(EXAMPLES.glob("*.wav"))[:4]:
+    for wav in sorted(EXAMPLES.glob("*.wav")):
         shutil.copy(wav, folder / wav.name)
     return folder
 
@@ -163,3 +163,23 @@ def test_cli_converts_in_place(tiny_bundle, calibration, tmp_path, capsys):
     assert Bundle.open(copy, verify=True).manifest.vocoder.name == "hifigan-tiny-int8"
     assert main(["--bundle", str(copy), "--calibration", str(tmp_path / "missing")]) == 1
     assert "already" in capsys.readouterr().err
+
+
+def test_a_data_sets_mels_are_read_from_one_split(calibration, tmp_path, tiny_bundle):
+    manifest = Bundle.open(tiny_bundle).manifest
+    audio, norm = manifest.audio, manifest.mel_norm
+    (tmp_path / "mels").mkdir()
+    rows = []
+    for i, (wav, split) in enumerate(zip(sorted(calibration.glob("*.wav")),
+                                         ("train", "test", "train"), strict=True)):
+        mel = log_mel(load_audio(wav, audio), audio)
+        np.save(tmp_path / "mels" / f"clip{i}.npy", normalize(mel, norm).astype(np.float16))
+        rows.append(json.dumps({"mel_path": f"mels/clip{i}.npy", "split": split}))
+    (tmp_path / "manifest.jsonl").write_text("\n".join(rows) + "\n")
+    train = calibration_mels(tmp_path, audio, norm)
+    everything = calibration_mels(tmp_path, audio, norm, split=None)
+    assert len(train) == 2 and len(everything) == 3
+    expected = log_mel(load_audio(sorted(calibration.glob("*.wav"))[2], audio), audio)
+    np.testing.assert_allclose(train[1], expected, atol=0.02)  # float16 storage
+    with pytest.raises(ExportError, match="at least 2"):
+        calibration_mels(tmp_path, audio, norm, split="test")
