@@ -11,7 +11,8 @@ plays (`chunk_frames` + the manifest's context frames), the best of `repeats`. Q
 the FIRST bundle's vocoder (the reference) on the same Mels: Mel L1 (nats) and MCD (dB) of the
 log-Mels of their audio (training/evaluation/metrics.py), and each vocoder's MCD against the Mel
 it was given. Writes ``vocoders.csv``, ``vocoders.png`` (the real-time factors) and
-``vocoders_spectrograms.png`` (the first Mel as each vocoder plays it).
+``vocoders_spectrograms.png`` (the first Mel as each vocoder plays it, and each one's
+difference from the reference's).
 
 The Mels: `--vocoder-mels`, a folder of audio files or of normalised ``.npy`` Mels or a data
 set (its test split; export.quantize_vocoder.calibration_mels); default the shipped example pieces
@@ -201,10 +202,16 @@ def write_png(rows: list[VocoderRow], spectrograms: dict[str, np.ndarray],
     bars = out / "vocoders.png"
     figure.savefig(bars, dpi=110)
     plt.close(figure)
-    figure, axes = plt.subplots(len(spectrograms), 1, figsize=(10, 2.2 * len(spectrograms)),
-                                squeeze=False)
-    for axis, (label, mel) in zip(axes[:, 0], spectrograms.items(), strict=True):
-        axis.imshow(mel, origin="lower", aspect="auto", vmin=-11.5, vmax=2.5, cmap="magma")
+    reference = next(iter(spectrograms.values()))
+    panels = [(label, mel, False) for label, mel in spectrograms.items()]
+    panels += [(f"{label} minus the reference (nats)", mel - reference, True)
+               for label, mel in list(spectrograms.items())[1:]]
+    figure, axes = plt.subplots(len(panels), 1, figsize=(10, 2.2 * len(panels)), squeeze=False)
+    for axis, (label, mel, difference) in zip(axes[:, 0], panels, strict=True):
+        image = axis.imshow(mel, origin="lower", aspect="auto", vmin=-2 if difference else -11.5,
+                            vmax=2 if difference else 2.5,
+                            cmap="coolwarm" if difference else "magma")
+        figure.colorbar(image, ax=axis, pad=0.01)
         axis.set_title(label, fontsize=9)
         axis.set_ylabel("Mel band")
     axes[-1, 0].set_xlabel("frame")
