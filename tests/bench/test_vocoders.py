@@ -43,7 +43,7 @@ def test_table_compares_both_vocoders_against_the_first(tiny_bundle, int8_bundle
     reference, same, int8 = rows[0], rows[1], rows[2]
     assert reference.mcd_db_vs_reference == 0 and reference.mel_l1_vs_reference == 0
     assert same.mcd_db_vs_reference < 1e-3  # same graph on two threads: same audio
-    assert 0 < int8.mcd_db_vs_reference < 0.75  # another graph, within the export's bound
+    assert 0 < int8.mcd_db_vs_reference < 0.25  # another graph; tiny int8: ~0.05 dB
     assert int8.weights == "int8" and reference.weights in ("fp16", "fp32")
     assert reference.mcd_db_vs_input > 0
     printed = capsys.readouterr().out

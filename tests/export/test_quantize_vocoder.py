@@ -30,6 +30,8 @@ from training.evaluation.metrics import mcd
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "assets" / "examples"
 MAX_MCD_DB = 0.75
+TINY_BOUND_DB = 0.25
+"""The tiny vocoder's int8 stage 0 measures 0.05 dB MCD from its float graph."""
 
 
 @pytest.fixture(scope="module")
@@ -121,8 +123,8 @@ def test_engine_plays_the_int8_vocoder_within_the_parity_bound(tiny_bundle, int8
     assert got.shape == expected.shape == (256 * audio.hop_length,)
     assert np.abs(got - expected).max() > 0  # it really is another graph
     distance = mcd(log_mel(expected, audio), log_mel(got, audio))
-    assert distance < MAX_MCD_DB
-    assert report.mcd_db < MAX_MCD_DB
+    assert 0 < distance < TINY_BOUND_DB
+    assert 0 < report.mcd_db < TINY_BOUND_DB
     # Streamed through the engine: int8 rounding may flip at window edges, but the blocks
     # still join into the one-pass audio's sound.
     joined = np.concatenate(list(engine.vocode_stream(mel, chunk_frames=32)))
