@@ -76,3 +76,24 @@ def tracked_clock(beats: np.ndarray, frames: int, bpm: float,
     position = np.where(t < beats[0], (t - beats[0]) * per_frame, position)
     position = np.where(t > beats[-1], len(beats) - 1 + (t - beats[-1]) * per_frame, position)
     return phase_features(position)
+
+
+def onset_lagged(history: np.ndarray, t: int, lag: int, none: int) -> np.ndarray:
+    """The repetition prior's lagged codes [1, stages] for frame `t`: per stage, the code chosen
+    `lag` frames earlier if it was new then (it differed from the frame before it, or began the
+    piece), else `none` (no prior). `history` [frames, stages] holds the codes chosen so far."""
+    back = t - lag
+    if back < 0:
+        return np.full((1, history.shape[1]), none, dtype=np.int64)
+    codes = np.array(history[back], dtype=np.int64)
+    if back >= 1:
+        codes[codes == history[back - 1]] = none
+    return codes[None]
+
+
+def lag_frames(bpm: float, beats: float, audio: AudioConfig = DEFAULT_AUDIO) -> int:
+    """The number of Mel frames in `beats` beats at `bpm` (at least 1): the lag at which the
+    token decoder's repetition prior looks back (TokenMelDecoder.step)."""
+    if bpm <= 0 or beats <= 0:
+        raise ValueError(f"tempo and beats must be positive, got {bpm} BPM and {beats} beats")
+    return max(1, int(round(beats * 60.0 / bpm * audio.sample_rate / audio.hop_length)))

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from core.audio_config import AudioConfig
-from core.beat import steady_clock
+from core.beat import lag_frames, onset_lagged, steady_clock
 from core.loudness import DEFAULT_TARGET_DBFS, STREAMED_LOUDNESS_SECONDS, normalising_gain
 from core.mel import denormalize
 from core.prompt import clean_text
@@ -323,9 +323,9 @@ class Engine:
 
     def tempo(self, image_embedding: np.ndarray, text_embedding: np.ndarray) -> float | None:
         """The generation tempo (BPM) the decoder picks for these embeddings; None when the
-        bundle's decoder has no beat clock."""
+        bundle's decoder has no tempo head."""
         spec = self.manifest.decoder
-        if not spec.beat_features:
+        if not spec.tempo_bpm:
             return None
         return self._tempo_of(spec, self._decode_all(image_embedding, text_embedding))
 
@@ -340,7 +340,8 @@ class Engine:
                        chunk_frames: int) -> Iterator[np.ndarray]:
         """Natural-log Mel chunks, one run of the step graph per frame: the previous frame's
         codes and the LSTM state go in (with a beat clock, the frame's beat phase at the
-        predicted tempo; with guidance, the scale), the sampled codes, their normalised Mel
+        predicted tempo; with guidance, the scale; with the repetition prior, the codes chosen
+        `repeat_beats` beats back and its strengths), the sampled codes, their normalised Mel
         frame and the new state come out (Gumbel-max sampling, noise drawn here from `seed`,
         chunk by chunk: the generator's stream is the same as one draw for the whole piece)."""
         step = self._session(spec.step_graph or "")
@@ -355,8 +356,17 @@ class Engine:
             feeds["guidance"] = np.asarray([spec.guidance], dtype=np.float32)
         clock = (steady_clock(spec.frames, self._tempo_of(spec, outputs), self.audio)
                  if spec.beat_features else None)
-        missing = set(step.input_names) - set(feeds) - {"noise", "beat"}
-        if missing or (clock is None) == ("beat" in step.input_names):
+        lag = 0
+        history = np.empty((spec.frames, spec.stages), dtype=np.int64)
+        if spec.repeats:
+            if not spec.tempo_bpm or len(spec.repeat) != spec.stages:
+                raise EngineError("the manifest's repetition prior needs a tempo head and one "
+                                  "strength per stage; re-export the bundle.")
+            lag = lag_frames(self._tempo_of(spec, outputs), spec.repeat_beats, self.audio)
+            feeds["repeat"] = np.asarray(spec.repeat, dtype=np.float32)
+        missing = set(step.input_names) - set(feeds) - {"noise", "beat", "lagged_codes"}
+        if (missing or (clock is None) == ("beat" in step.input_names)
+                or spec.repeats != ("lagged_codes" in step.input_names)):
             raise EngineError(f"the step graph's inputs {step.input_names} do not match the "
                               "manifest's decoder section; re-export the bundle.")
         for start in range(0, spec.frames, chunk_frames):
@@ -368,7 +378,11 @@ class Engine:
                 feeds["noise"] = noise[t]
                 if clock is not None:
                     feeds["beat"] = clock[start + t][None]
+                if lag:
+                    feeds["lagged_codes"] = onset_lagged(history, start + t, lag,
+                                                         spec.codebook_size)
                 codes, frame, feeds["h0"], feeds["c0"] = step.run(feeds)
+                history[start + t] = codes[0]
                 feeds["previous_codes"] = codes
                 mel[:, t] = frame[0]
             yield denormalize(mel, self.manifest.mel_norm)

@@ -259,7 +259,12 @@ class DecoderSpec:
     With ``beat_features`` the decoder graph also returns tempo-class logits over ``tempo_bpm``
     and the step graph takes the frame's ``beat`` clock [1, ``beat_features``] (core/beat.py);
     with ``guidance`` ≠ 1 it takes the classifier-free ``guidance`` scale [1] and its state is
-    [``layers``, 2, ``hidden``] (conditional and null branch)."""
+    [``layers``, 2, ``hidden``] (conditional and null branch).
+
+    With ``repeat`` (one strength per stage) the step graph also takes ``lagged_codes``
+    [1, ``stages``], the codes chosen ``repeat_beats`` beats earlier at the predicted tempo where
+    they were new then (``codebook_size`` elsewhere; core.beat.onset_lagged, lag_frames), and the
+    ``repeat`` strengths: the repetition prior of TokenMelDecoder.step."""
 
     kind: str = BILSTM
     frames: int = 896
@@ -272,6 +277,13 @@ class DecoderSpec:
     guidance: float = 1.0
     tempo_bpm: tuple[float, ...] = ()
     beat_features: int = 0
+    repeat: tuple[float, ...] = ()
+    repeat_beats: float = 0.0
+
+    @property
+    def repeats(self) -> bool:
+        """True when the step graph takes the codes of one lag back (the repetition prior)."""
+        return bool(self.repeat)
 
     @property
     def guided(self) -> bool:
@@ -291,6 +303,7 @@ class DecoderSpec:
         values = asdict(self)
         values["temperatures"] = list(self.temperatures)
         values["tempo_bpm"] = list(self.tempo_bpm)
+        values["repeat"] = list(self.repeat)
         return values
 
     @classmethod
@@ -302,7 +315,9 @@ class DecoderSpec:
                    temperatures=tuple(float(t) for t in values.get("temperatures", ())),
                    guidance=float(values.get("guidance", 1.0)),
                    tempo_bpm=tuple(float(t) for t in values.get("tempo_bpm", ())),
-                   beat_features=int(values.get("beat_features", 0)))
+                   beat_features=int(values.get("beat_features", 0)),
+                   repeat=tuple(float(k) for k in values.get("repeat", ())),
+                   repeat_beats=float(values.get("repeat_beats", 0.0)))
 
 
 def _optional(values: dict | None, cls):

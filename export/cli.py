@@ -44,6 +44,11 @@ _HELP = {
     "guidance": "token decoder trained with --condition-dropout only: classifier-free guidance "
                 "scale (1 = conditional alone; larger follows the painting and comment more "
                 "closely); default: the run's own",
+    "repeat": "token decoder with a tempo head (train --beat-clock) only: repetition-prior "
+              "strength per codebook stage, comma separated (e.g. 3,2): the code chosen "
+              "--repeat-beats beats earlier gets that much more log-weight, so pieces repeat "
+              "at the beat; default: none",
+    "repeat_beats": "lag of the repetition prior in beats of the predicted tempo (default 1)",
 }
 
 
@@ -69,6 +74,28 @@ def _temperatures(text: str) -> tuple[float, ...]:
     return values
 
 
+def _repeat(text: str) -> tuple[float, ...]:
+    try:
+        values = tuple(float(k) for k in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"give repetition strengths as numbers, e.g. 3,2 (got "
+                                         f"{text!r})") from None
+    if any(not 0.0 <= k <= 20.0 for k in values):
+        raise argparse.ArgumentTypeError(f"repetition strengths must lie in [0, 20], got {text!r}")
+    return values
+
+
+def _beats(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"give the lag in beats as a number, e.g. 2 (got "
+                                         f"{text!r})") from None
+    if not 0.25 <= value <= 16.0:
+        raise argparse.ArgumentTypeError(f"the lag must lie in [0.25, 16] beats, got {text!r}")
+    return value
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from export.defaults import DEFAULT_CAPTION_ENCODER
 
@@ -86,6 +113,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--temperatures", type=_temperatures, default=None,
                         help=_HELP["temperatures"])
     parser.add_argument("--guidance", type=_guidance, default=None, help=_HELP["guidance"])
+    parser.add_argument("--repeat", type=_repeat, default=(), help=_HELP["repeat"])
+    parser.add_argument("--repeat-beats", type=_beats, default=1.0, help=_HELP["repeat_beats"])
     parser.add_argument("--open-clip-config", type=Path, action="append", default=[],
                         help=_HELP["open_clip_config"])
 
@@ -139,7 +168,7 @@ def run(args: argparse.Namespace) -> int:
         parity_tol=args.parity_tol, captions=args.captions,
         caption_encoder=args.caption_encoder, feelings_head=args.feelings_head,
         commentary_words=args.commentary_words, temperatures=args.temperatures,
-        guidance=args.guidance)
+        guidance=args.guidance, repeat=args.repeat, repeat_beats=args.repeat_beats)
     columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
     try:
         with Progress(*columns, console=console, transient=False) as progress:

@@ -109,28 +109,33 @@ class TokenCondition(nn.Module):
 
 class TokenStep(nn.Module):
     """One sampled frame of the token decoder (TokenMelDecoder.step) as a pure function; the
-    beat clock and the guidance scale are inputs when the model has them."""
+    beat clock, the guidance scale and the repetition prior's lagged codes and strengths are
+    inputs (in that order) when the model or the export has them."""
 
-    def __init__(self, decoder: nn.Module, guided: bool) -> None:
+    def __init__(self, decoder: nn.Module, guided: bool, repeats: bool = False) -> None:
         super().__init__()
         self.decoder = decoder
         self.clock = bool(decoder.config.beat_features)
         self.guided = guided
+        self.repeats = repeats
 
     def forward(self, previous, cond, h0, c0, noise, inverse_temperature, *extra):
-        beat = extra[0] if self.clock else None
-        guidance = extra[-1] if self.guided else None
+        extra = list(extra)
+        beat = extra.pop(0) if self.clock else None
+        guidance = extra.pop(0) if self.guided else None
+        lagged, repeat = (extra[0], extra[1]) if self.repeats else (None, None)
         return self.decoder.step(previous, cond, h0, c0, noise, inverse_temperature, beat,
-                                 guidance)
+                                 guidance, lagged, repeat)
 
 
 def token_decoder_sources(model: nn.Module, image: torch.Tensor, text: torch.Tensor,
-                          guided: bool = False) -> tuple[GraphSource, GraphSource]:
+                          guided: bool = False,
+                          repeats: bool = False) -> tuple[GraphSource, GraphSource]:
     """The condition graph (``decoder``) and the one-frame step graph (``decoder_step``), both
     off TensorRT (LSTM, see MODEL_NOTES.md) and kept in fp32 (a rounded logit may pick another
     code, which the parity gate would rightly refuse). `guided`: the step graph runs the
     conditional and the null branch side by side (state batch 2) and takes a ``guidance``
-    scale."""
+    scale. `repeats`: it takes the repetition prior's ``lagged_codes`` and ``repeat`` strengths."""
     decoder = model.decoder
     config = decoder.config
     condition = TokenCondition(model).eval()
@@ -152,10 +157,14 @@ def token_decoder_sources(model: nn.Module, image: torch.Tensor, text: torch.Ten
     if guided:
         inputs.append(torch.tensor([2.0]))
         names.append("guidance")
-    step = GraphSource(DECODER_STEP, TokenStep(decoder, guided).eval(), tuple(inputs),
+    if repeats:
+        inputs += [torch.randint(0, config.codebook_size, (1, config.stages), generator=generator),
+                   torch.full((config.stages,), 2.0)]
+        names += ["lagged_codes", "repeat"]
+    step = GraphSource(DECODER_STEP, TokenStep(decoder, guided, repeats).eval(), tuple(inputs),
                        tuple(names), ("codes", "mel_frame", "h1", "c1"),
                        tensorrt=False, fp16=False)
-    condition_outputs = ("condition", "tempo_logits") if config.beat_features else ("condition",)
+    condition_outputs = ("condition", "tempo_logits") if config.tempo_bpm else ("condition",)
     return (GraphSource(DECODER, condition, (image, text), ("image_embedding", "text_embedding"),
                         condition_outputs, tensorrt=False, fp16=False), step)
 

@@ -92,6 +92,11 @@ class ExportOptions:
     guidance: float | None = None
     """Token decoder trained with condition dropout: classifier-free guidance scale written to
     the manifest (default: the run's own; 1.0 exports the conditional branch alone)."""
+    repeat: tuple[float, ...] = ()
+    """Token decoder with a tempo head: repetition-prior strength per stage (TokenMelDecoder.step)
+    written to the manifest; () exports a step graph without it."""
+    repeat_beats: float = 1.0
+    """The repetition prior's lag, in beats of the predicted tempo."""
 
 
 @dataclass
@@ -167,13 +172,19 @@ class _Exporter:
             raise ExportError(f"guidance {guidance} needs a run trained with condition dropout "
                               "(train --condition-dropout); export this one with guidance 1.0")
         guided = tokens.guided and guidance != 1.0
-        condition, step = token_decoder_sources(model, image, text, guided)
+        repeat = tuple(self.options.repeat)
+        if repeat and (len(repeat) != tokens.stages or not tokens.tempo_bpm):
+            raise ExportError(f"the repetition prior needs one strength per codebook stage "
+                              f"({tokens.stages}, got {repeat}) and a run with a tempo head "
+                              "(train --beat-clock)")
+        condition, step = token_decoder_sources(model, image, text, guided, bool(repeat))
         self.graph(condition)
         self.graph(step)
         return DecoderSpec(TOKENS, tokens.frames, step.name, tokens.stages, tokens.codebook_size,
                            tokens.num_layers, tokens.hidden_dim, tuple(temperatures),
                            guidance=guidance if guided else 1.0, tempo_bpm=tokens.tempo_bpm,
-                           beat_features=tokens.beat_features)
+                           beat_features=tokens.beat_features, repeat=repeat,
+                           repeat_beats=float(self.options.repeat_beats) if repeat else 0.0)
 
     def vocoder(self) -> VocoderSpec:
         audio = self.run.audio

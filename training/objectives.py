@@ -128,7 +128,7 @@ class TokenObjective:
         report = CodebookReport(codebook.stages, codebook.size, _flux(sample), _flux(decoded),
                                 float((decoded - sample).abs().mean()))
         config = decoder.config
-        beats = BeatTargets.track(mels, config.tempo_bpm) if config.beat_features else None
+        beats = BeatTargets.track(mels, config.tempo_bpm) if config.tempo_bpm else None
         if beats is not None:
             counts = torch.bincount(beats.tempo_class, minlength=len(config.tempo_bpm))
             print("tempo classes (BPM: clips): " + ", ".join(
@@ -174,7 +174,7 @@ class TokenObjective:
         device = image.device
         h = model.projector(image, text)
         beat = drop = None
-        if self.beats is not None:
+        if model.decoder.config.beat_features:
             beat = self.beat_windows(mel_index, step, training).to(device)
         drop = self.dropped(len(codes), step, training)
         logits = model.decoder(h, previous.to(device), codes.to(device), beat,

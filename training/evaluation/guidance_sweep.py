@@ -41,10 +41,17 @@ from training.evaluation.musicality import (
 class Setting:
     guidance: float
     temperatures: tuple[float, ...]
+    repeat: tuple[float, ...] = ()
+    """Repetition-prior strengths per stage (TokenMelDecoder.step); () for none."""
+    repeat_beats: float = 1.0
 
     @property
     def label(self) -> str:
-        return f"g {self.guidance:g}, T {'/'.join(f'{t:g}' for t in self.temperatures)}"
+        label = f"g {self.guidance:g}, T {'/'.join(f'{t:g}' for t in self.temperatures)}"
+        if self.repeat:
+            label += (f", repeat {'/'.join(f'{k:g}' for k in self.repeat)} "
+                      f"@ {self.repeat_beats:g} beats")
+        return label
 
 
 def mel_beat(log_mel: np.ndarray) -> float:
@@ -92,7 +99,7 @@ def real_mels(data: Path, split: str = "test", limit: int = 16) -> list[np.ndarr
 
 
 def sweep(checkpoint: Path, embeddings: dict[str, tuple[np.ndarray, np.ndarray]],
-          settings: list[Setting], seeds: int) -> list[dict]:
+          settings: list[Setting], seeds: int, tempo_bpm: float | None = None) -> list[dict]:
     """One row of `score` per setting (`checkpoint`: a run directory or a .safetensors file)."""
     from export.checkpoint import load_run
 
@@ -106,15 +113,31 @@ def sweep(checkpoint: Path, embeddings: dict[str, tuple[np.ndarray, np.ndarray]]
                 h = model.projector(torch.from_numpy(image)[None], torch.from_numpy(text)[None])
                 mels[name] = [denormalize(decoder.generate(
                     h, seed=seed, temperatures=setting.temperatures,
-                    guidance=setting.guidance)[0].numpy()) for seed in range(seeds)]
+                    guidance=setting.guidance, repeat=setting.repeat,
+                    repeat_beats=setting.repeat_beats, tempo_bpm=tempo_bpm)[0].numpy())
+                    for seed in range(seeds)]
         rows.append({"setting": setting.label, **score(mels)})
     return rows
 
 
-def _settings(guidance: str, temperatures: str) -> list[Setting]:
+def _groups(text: str) -> list[tuple[float, ...]]:
+    """'1.1/0.8,1.0/0.8' → [(1.1, 0.8), (1.0, 0.8)]; '' → [()]; a 'none' group → ()."""
+    if not text.strip():
+        return [()]
+    return [() if group.strip().lower() == "none" else
+            tuple(float(v) for v in group.split("/")) for group in text.split(",")]
+
+
+def _settings(guidance: str, temperatures: str, repeat: str = "",
+              repeat_beats: str = "1") -> list[Setting]:
     scales = [float(g) for g in guidance.split(",")]
-    temps = [tuple(float(t) for t in group.split("/")) for group in temperatures.split(",")]
-    return [Setting(g, t) for g in scales for t in temps]
+    beats = [float(b) for b in repeat_beats.split(",")]
+    settings = []
+    for g in scales:
+        for t in _groups(temperatures):
+            for k in _groups(repeat):
+                settings += [Setting(g, t, k, b) for b in (beats if k else [1.0])]
+    return settings
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -127,13 +150,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--guidance", default="1", help="comma-separated guidance scales")
     parser.add_argument("--temperatures", default="1.1/0.8",
                         help="comma-separated per-stage temperature groups, stages split by /")
+    parser.add_argument("--repeat", default="",
+                        help="comma-separated repetition-strength groups, stages split by / "
+                             "('none' among them for no repetition)")
+    parser.add_argument("--repeat-beats", default="1",
+                        help="comma-separated lags of the repetition prior, in beats")
+    parser.add_argument("--tempo", type=float, default=None,
+                        help="tempo (BPM) of the repetition lag for a run without a tempo head")
     parser.add_argument("--seeds", type=int, default=2)
     parser.add_argument("--out", type=Path, default=None, help="CSV to write")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     embeddings = kiosk_embeddings(args.bundle, args.paintings)
-    rows = sweep(args.checkpoint, embeddings, _settings(args.guidance, args.temperatures),
-                 args.seeds)
+    settings = _settings(args.guidance, args.temperatures, args.repeat, args.repeat_beats)
+    rows = sweep(args.checkpoint, embeddings, settings, args.seeds, args.tempo)
     if args.data is not None:
         clips = real_mels(args.data)
         rows.append({"setting": "real test clips", **score({str(i): [m] for i, m in

@@ -30,7 +30,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
-from core.beat import steady_clock
+from core.beat import lag_frames, steady_clock
 from training.models.codebook import ResidualCodebook
 
 
@@ -50,7 +50,8 @@ class TokenDecoderConfig:
     beat_features: int = 0
     """Per-frame beat-clock inputs (core.beat.BEAT_FEATURES); 0: no clock (the first bundle)."""
     tempo_bpm: tuple[float, ...] = ()
-    """Tempo classes (BPM) of the head that sets the generation clock; () without a clock."""
+    """Tempo classes (BPM) of the head that sets the generation clock and the repetition prior's
+    lag; () for no tempo head (a clock needs one; a head needs no clock: training.tempo_head)."""
     condition_dropout: float = 0.0
     """Probability of training on the null condition (classifier-free guidance); 0: none."""
     guidance: float = 1.0
@@ -89,8 +90,8 @@ class TokenMelDecoder(nn.Module):
         if len(config.temperatures) != config.stages:
             raise ValueError(f"give one temperature per stage ({config.stages}), got "
                              f"{config.temperatures}")
-        if bool(config.beat_features) != bool(config.tempo_bpm):
-            raise ValueError("a beat clock needs both beat_features and tempo_bpm (or neither)")
+        if config.beat_features and not config.tempo_bpm:
+            raise ValueError("a beat clock needs tempo classes (tempo_bpm) to set its tempo")
         if not 0.0 <= config.condition_dropout < 1.0:
             raise ValueError(f"condition_dropout must be in [0, 1), got {config.condition_dropout}")
         self.config = config
@@ -162,7 +163,8 @@ class TokenMelDecoder(nn.Module):
 
     def step(self, previous: torch.Tensor, cond: torch.Tensor, h0: torch.Tensor,
              c0: torch.Tensor, noise: torch.Tensor, inverse_temperature: torch.Tensor,
-             beat: torch.Tensor | None = None, guidance: torch.Tensor | None = None):
+             beat: torch.Tensor | None = None, guidance: torch.Tensor | None = None,
+             lagged: torch.Tensor | None = None, repeat: torch.Tensor | None = None):
         """One frame: (codes [B, stages] int64, normalised Mel frame [B, n_mels], h1, c1).
 
         `previous` [B, stages] codes of the last frame, `cond` [B, H] = ``condition(h)``,
@@ -171,6 +173,15 @@ class TokenMelDecoder(nn.Module):
         picks argmax(l_s · 1/T_s + noise_s): a sample of softmax(l_s / T_s) (the Gumbel-max
         trick), so the exported graph stays pure. With `guidance` [1] (a guided model) the state
         is [layers, 2B, H], conditional rows first, and l_s = log p_u + g · (log p_c − log p_u).
+
+        With `lagged` [B, stages] and `repeat` [stages] (strengths κ_s ≥ 0), the **repetition
+        prior** adds κ_s to the tempered score of the lagged code: the sample is drawn from
+        p'(c) ∝ p(c)^(1/T) · exp(κ_s · [c = lagged_s]). The caller passes, per stage, the code
+        chosen one lag (a beat) earlier if it was new then (an onset: it differed from the frame
+        before it), and ``codebook_size`` (no prior) otherwise (core.beat.onset_lagged), so
+        onsets come back on the beat that sampling alone drifts away from, while sustained
+        frames stay the model's own choice (repeating every code froze pieces into a drone:
+        flux 0.11 against 0.20 without the prior).
         """
         guided = guidance is not None
         batch = previous.shape[0]
@@ -194,7 +205,11 @@ class TokenMelDecoder(nn.Module):
                 log_p = torch.log_softmax(logits, dim=-1)
                 conditional, unconditional = log_p[:batch], log_p[batch:]
                 logits = unconditional + guidance * (conditional - unconditional)
-            chosen.append(torch.argmax(logits * inverse_temperature[s] + noise[:, s], dim=-1))
+            scores = logits * inverse_temperature[s] + noise[:, s]
+            if repeat is not None and lagged is not None:
+                match = torch.arange(self.config.codebook_size, device=scores.device).view(1, -1)
+                scores = scores + repeat[s] * (match == lagged[:, s:s + 1]).to(scores.dtype)
+            chosen.append(torch.argmax(scores, dim=-1))
         codes = torch.stack(chosen, dim=-1)
         frame = self.codebook.decode(codes.unsqueeze(1))[:, :, 0]
         return codes, frame, h1, c1
@@ -211,14 +226,28 @@ class TokenMelDecoder(nn.Module):
         bins = torch.tensor(self.config.tempo_bpm, device=cond.device)
         return bins[self.tempo_logits(cond).argmax(-1)]
 
-    @torch.no_grad()
     def generate(self, h: torch.Tensor, seed: int = 0, frames: int | None = None,
                  temperatures: tuple[float, ...] | None = None,
-                 guidance: float | None = None) -> torch.Tensor:
-        """A sampled normalised Mel [B, n_mels, frames] (the engine runs the same steps in ONNX).
+                 guidance: float | None = None, repeat: tuple[float, ...] = (),
+                 repeat_beats: float = 1.0, tempo_bpm: float | None = None) -> torch.Tensor:
+        """A sampled normalised Mel [B, n_mels, frames] (`sample` without its codes)."""
+        return self.sample(h, seed, frames, temperatures, guidance, repeat, repeat_beats,
+                           tempo_bpm)[0]
+
+    @torch.no_grad()
+    def sample(self, h: torch.Tensor, seed: int = 0, frames: int | None = None,
+               temperatures: tuple[float, ...] | None = None,
+               guidance: float | None = None, repeat: tuple[float, ...] = (),
+               repeat_beats: float = 1.0, tempo_bpm: float | None = None
+               ) -> tuple[torch.Tensor, torch.Tensor]:
+        """A sampled normalised Mel [B, n_mels, frames] and its codes [B, frames, stages] (the
+        engine runs the same steps in ONNX).
 
         `guidance` (default: the config's) applies to a guided model; 1.0 or None on a model
-        without a null condition samples the conditional model alone.
+        without a null condition samples the conditional model alone. `repeat` (one strength
+        per stage; () for none) turns on the repetition prior of `step` at a lag of
+        `repeat_beats` beats of the predicted tempo (or `tempo_bpm`, which a model without a
+        tempo head needs); only codes that were new one lag back are favoured (see `step`).
         """
         frames = frames or self.config.frames
         temperatures = temperatures or self.config.temperatures
@@ -232,16 +261,36 @@ class TokenMelDecoder(nn.Module):
         if self.config.beat_features:
             clock = torch.stack([torch.from_numpy(steady_clock(frames, float(bpm)))
                                  for bpm in self.tempo_of(cond)]).to(h.device)
+        lags = strengths = None
+        if repeat:
+            if len(repeat) != self.config.stages:
+                raise ValueError(f"give one repetition strength per stage ({self.config.stages})")
+            tempi = ([float(tempo_bpm)] * h.shape[0] if tempo_bpm is not None
+                     else [float(b) for b in self.tempo_of(cond)])
+            lags = torch.tensor([lag_frames(bpm, repeat_beats) for bpm in tempi], device=h.device)
+            strengths = torch.tensor(repeat, dtype=torch.float32, device=h.device)
         previous, h0, c0 = (t.to(h.device) for t in self.initial_state(h.shape[0], guided))
         out = []
+        history = torch.full((h.shape[0], frames, self.config.stages), self.bos,
+                             dtype=torch.long, device=h.device)
+        rows = torch.arange(h.shape[0], device=h.device)
         for t in range(frames):
             noise = gumbel_noise((h.shape[0], self.config.stages, self.config.codebook_size),
                                  generator).to(h.device)
             beat = None if clock is None else clock[:, t]
+            lagged = None
+            if lags is not None:  # the codes `lag` frames back; the start code before frame 0
+                back = t - lags
+                lagged = torch.where((back >= 0).view(-1, 1), history[rows, back.clamp(min=0)],
+                                     torch.full_like(previous, self.bos))
+                before = history[rows, (back - 1).clamp(min=0)]  # only what was new then
+                lagged = torch.where((lagged != before) | (back < 1).view(-1, 1), lagged,
+                                     torch.full_like(lagged, self.bos))
             previous, frame, h0, c0 = self.step(previous, cond, h0, c0, noise, inverse, beat,
-                                                scale)
+                                                scale, lagged, strengths)
+            history[:, t] = previous
             out.append(frame)
-        return torch.stack(out, dim=-1)
+        return torch.stack(out, dim=-1), history
 
 
 def shifted_codes(codes: torch.Tensor, start: torch.Tensor, length: int,
