@@ -52,48 +52,28 @@ _HELP = {
 }
 
 
-def _guidance(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"give the guidance scale as a number, e.g. 2.0 (got "
-                                         f"{text!r})") from None
-    if not 0.0 <= value <= 10.0:
-        raise argparse.ArgumentTypeError(f"guidance must lie in [0, 10], got {text!r}")
-    return value
+def _numbers_in(what: str, example: str, low: float, high: float, single: bool = False):
+    """An argparse type: comma-separated numbers (one when `single`) each in [low, high]."""
+
+    def parse(text: str):
+        try:
+            values = tuple(float(v) for v in text.split(","))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"give {what} as numbers, e.g. {example} (got "
+                                             f"{text!r})") from None
+        if (single and len(values) != 1) or any(not low <= v <= high for v in values):
+            count = "one number " if single else ""
+            raise argparse.ArgumentTypeError(f"{what} must be {count}in [{low:g}, {high:g}], "
+                                             f"got {text!r}")
+        return values[0] if single else values
+
+    return parse
 
 
-def _temperatures(text: str) -> tuple[float, ...]:
-    try:
-        values = tuple(float(t) for t in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"give temperatures as numbers, e.g. 1.0,0.9 (got "
-                                         f"{text!r})") from None
-    if not values or any(not 0.05 <= t <= 5.0 for t in values):
-        raise argparse.ArgumentTypeError(f"temperatures must lie in [0.05, 5], got {text!r}")
-    return values
-
-
-def _repeat(text: str) -> tuple[float, ...]:
-    try:
-        values = tuple(float(k) for k in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"give repetition strengths as numbers, e.g. 3,2 (got "
-                                         f"{text!r})") from None
-    if any(not 0.0 <= k <= 20.0 for k in values):
-        raise argparse.ArgumentTypeError(f"repetition strengths must lie in [0, 20], got {text!r}")
-    return values
-
-
-def _beats(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"give the lag in beats as a number, e.g. 2 (got "
-                                         f"{text!r})") from None
-    if not 0.25 <= value <= 16.0:
-        raise argparse.ArgumentTypeError(f"the lag must lie in [0.25, 16] beats, got {text!r}")
-    return value
+_guidance = _numbers_in("the guidance scale", "2.0", 0.0, 10.0, single=True)
+_temperatures = _numbers_in("temperatures", "1.0,0.9", 0.05, 5.0)
+_repeat = _numbers_in("repetition strengths", "6,4", 0.0, 20.0)
+_beats = _numbers_in("the lag in beats", "2", 0.25, 16.0, single=True)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

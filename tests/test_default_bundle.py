@@ -3,7 +3,6 @@
 from pathlib import Path
 
 import cv2
-import librosa
 import numpy as np
 import pytest
 
@@ -22,7 +21,8 @@ def engine() -> Engine:
     return Engine.load(BUNDLE, providers=["cpu"])  # verifies every file's SHA-256
 
 
-SEEDS = (0, 1, 2, 3)
+SEEDS = tuple(range(8))  # a piece-level mean needs several draws: with the repetition
+# prior, one early onset pattern is repeated all piece long, so single pieces differ more
 """The default decoder samples (issue 9): piece-level checks average a few fixed seeds, since two
 seeds of one painting no longer line up frame by frame."""
 
@@ -77,7 +77,18 @@ def test_the_music_moves_instead_of_droning(engine):
     # L1-regressed BiLSTM bundle played 0.022 on these paintings, real music 0.285
     fluxes = [float(np.mean(np.abs(np.diff(compose(engine, path.stem, "", 0).log_mel, axis=1))))
               for path in sorted(ARTWORKS.glob("*.jpg"))]
-    assert np.mean(fluxes) >= 0.14, fluxes  # measured 0.24 (runs/tokens-v1, T 1.1 / 0.8)
+    assert np.mean(fluxes) >= 0.14, fluxes  # measured 0.33 (runs/tokens-v1t, prior 6 / 4)
+
+
+def test_the_music_has_a_beat(engine):
+    # issue 9: onset-envelope autocorrelation peak (0.25-1.5 s lags) ≥ 0.3; real test clips
+    # 0.55 on the Mel, the bundle without the repetition prior 0.12 on these paintings
+    from training.evaluation.guidance_sweep import mel_beat
+
+    beats = [mel_beat(compose(engine, path.stem, "", 0).log_mel)
+             for path in sorted(ARTWORKS.glob("*.jpg"))]
+    assert np.mean(beats) >= 0.3, beats  # measured 0.38
+    assert engine.manifest.decoder.repeats and engine.manifest.decoder.tempo_bpm
 
 
 def test_different_paintings_give_different_music(engine):
@@ -89,22 +100,26 @@ def test_different_paintings_give_different_music(engine):
     assert np.sqrt(np.mean(gained**2)) > 10 ** (-30 / 20)  # audible after the kiosk's gain
     gap = np.abs(long_term_spectrum(engine, "hokusai_the_great_wave_off_kanagawa", "")
                  - long_term_spectrum(engine, "leonardo_mona_lisa", ""))
-    # measured 0.30 nats mean and 0.73 in the most different band over seeds 0-3
+    # measured 0.31 nats mean and 0.71 in the most different band over seeds 0-7
     assert float(gap.mean()) > 0.1 and float(gap.max()) > 0.3, gap
 
 
 def test_visitors_comments_on_two_paintings_give_different_timbres(engine):
     works = {w["id"]: w["comments"][0]["text"] for w in held_out_works()}
     names = ["hokusai_the_great_wave_off_kanagawa", "renoir_bal_du_moulin_de_la_galette"]
-    # the first 4 s of each (344 frames), vocoded in one pass
+    # the first 4 s of each (344 frames), vocoded in one pass, sound like music at all
     audio = [engine.vocode(compose(engine, name, works[name]).log_mel[:, :344]) for name in names]
-    centroids = [float(np.mean(librosa.feature.spectral_centroid(y=a, sr=22050))) for a in audio]
-    # Hz at seed 0; measured 868 (796 vs 1 664); the sign depends on the seed (seed 1: 2 816
-    # vs 1 752), as two pieces of one painting differ too
-    assert abs(centroids[0] - centroids[1]) > 300, centroids
+    for clip in audio:
+        assert np.isfinite(clip).all() and float(np.sqrt(np.mean(clip**2))) > 1e-3
+    # Timbre over seeds 0-7 (the long-term spectrum): one draw's spectral centroid is the
+    # seed's more than the painting's (measured 1 162 / 1 275 Hz at seed 0, 2 785 / 2 664 Hz at
+    # seed 1, with the repetition prior), so the pieces are compared as a whole.
+    gap = np.abs(long_term_spectrum(engine, names[0], works[names[0]])
+                 - long_term_spectrum(engine, names[1], works[names[1]]))
+    assert float(gap.mean()) > 0.3 and float(gap.max()) > 0.6, gap  # measured 0.56 / 1.46 nats
 
 
 def test_the_comment_changes_the_music(engine):
     calm = long_term_spectrum(engine, "michelangelo_pieta", "quiet, sad and peaceful, a slow lament")
     wild = long_term_spectrum(engine, "michelangelo_pieta", "loud, fast and exciting, full of energy")
-    assert float(np.mean(np.abs(calm - wild))) > 0.3  # measured 1.33 nats over seeds 0-3
+    assert float(np.mean(np.abs(calm - wild))) > 0.3  # measured 0.96 nats over seeds 0-7

@@ -166,3 +166,20 @@ def test_run_reports_an_export_error_as_exit_code_1(pipeline) -> None:
     assert cli.run(_parse("--checkpoint", "r", "--out", "o")) == 1
     _, printed = pipeline["printed"][-1]
     assert "parity failed" in str(printed[0])
+
+
+def test_sampling_options_are_checked_with_clear_messages():
+    import argparse
+
+    from export.cli import _beats, _guidance, _repeat, _temperatures
+
+    assert _guidance("2.5") == 2.5 and _beats("2") == 2.0
+    assert _temperatures("1.0,0.8") == (1.0, 0.8) and _repeat("6,4") == (6.0, 4.0)
+    for parse, text, message in ((_guidance, "11", "guidance scale must be one number in [0, 10]"),
+                                 (_guidance, "1,2", "one number"),
+                                 (_temperatures, "0.01", "temperatures must be in [0.05, 5]"),
+                                 (_temperatures, "warm", "give temperatures as numbers"),
+                                 (_repeat, "-1,2", "repetition strengths must be in [0, 20]"),
+                                 (_beats, "0", "lag in beats must be one number in [0.25, 16]")):
+        with pytest.raises(argparse.ArgumentTypeError, match=message.replace("[", r"\[")):
+            parse(text)

@@ -284,8 +284,8 @@ class TokenMelDecoder(nn.Module):
                 lagged = torch.where((back >= 0).view(-1, 1), history[rows, back.clamp(min=0)],
                                      torch.full_like(previous, self.bos))
                 before = history[rows, (back - 1).clamp(min=0)]  # only what was new then
-                lagged = torch.where((lagged != before) | (back < 1).view(-1, 1), lagged,
-                                     torch.full_like(lagged, self.bos))
+                onset = (lagged != before) | (back < 1).view(-1, 1)
+                lagged = torch.where(onset, lagged, torch.full_like(lagged, self.bos))
             previous, frame, h0, c0 = self.step(previous, cond, h0, c0, noise, inverse, beat,
                                                 scale, lagged, strengths)
             history[:, t] = previous
