@@ -359,9 +359,10 @@ class Engine:
         lag = 0
         history = np.empty((spec.frames, spec.stages), dtype=np.int64)
         if spec.repeats:
-            if not spec.tempo_bpm or len(spec.repeat) != spec.stages:
-                raise EngineError("the manifest's repetition prior needs a tempo head and one "
-                                  "strength per stage; re-export the bundle.")
+            if not spec.tempo_bpm or len(spec.repeat) != spec.stages or spec.repeat_beats <= 0:
+                raise EngineError("the manifest's repetition prior needs a tempo head, one "
+                                  "strength per stage and a positive lag in beats; re-export "
+                                  "the bundle.")
             lag = lag_frames(self._tempo_of(spec, outputs), spec.repeat_beats, self.audio)
             feeds["repeat"] = np.asarray(spec.repeat, dtype=np.float32)
         missing = set(step.input_names) - set(feeds) - {"noise", "beat", "lagged_codes"}

@@ -230,3 +230,22 @@ def test_table_iv_samples_with_the_prior_the_bundle_was_exported_with(repeat_run
     plain = generate_log_mels(loaded, image, text, "full", 0, 2)
     assert with_prior.shape == plain.shape == (3, 80, 896)
     assert not np.allclose(with_prior, plain)
+
+
+def test_a_manifest_with_a_broken_prior_is_refused_clearly(repeat_bundle, tmp_path):
+    import json
+    import shutil
+
+    from engine.engine import Engine
+    from engine.errors import EngineError
+
+    broken = tmp_path / "broken"
+    shutil.copytree(repeat_bundle, broken)
+    manifest = json.loads((broken / "manifest.json").read_text())
+    manifest["decoder"]["repeat_beats"] = 0.0
+    (broken / "manifest.json").write_text(json.dumps(manifest))
+    engine = Engine.load(broken, warmup=False)
+    image = engine.encode_image(np.full((48, 64, 3), (200, 40, 60), np.uint8))
+    text = engine.encode_text("Art Commentary: a red room.")
+    with pytest.raises(EngineError, match="positive lag in beats"):
+        engine.generate_mel(image, text, seed=1)

@@ -17,6 +17,9 @@ pieces of two paintings):
   tokens by MusicGen, arXiv 2306.05284): in training the condition is replaced by a learned null
   condition with that probability; at generation the log-probabilities are
   log p_u + g · (log p_c − log p_u), with the conditional and the null branch run side by side.
+- **Repetition prior** (a sampling rule, no training; `step`'s `lagged`/`repeat`): onsets chosen
+  one beat earlier (at the tempo head's tempo) get a bonus κ in the next draw, so the piece
+  keeps a beat. The shipped bundle uses it without a clock (training.tempo_head).
 
 MODEL_NOTES.md ("Second study"): 2 stages × 256 codes, LSTM 2 × 256, sampled at temperature 1.1
 for stage 1 gave real-like movement (flux 0.211 vs real 0.246); 0.95 latches onto one code (a
