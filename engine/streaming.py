@@ -46,26 +46,33 @@ class ChunkWindow:
     hi: int
 
 
-def chunk_windows(frames: int, chunk_frames: int, context_frames: int) -> list[ChunkWindow]:
-    """The windows that cover `frames` Mel frames in chunks of `chunk_frames`."""
-    if chunk_frames < 1 or context_frames < 0:
-        raise EngineError(f"chunk_frames must be ≥ 1 and context ≥ 0, got {chunk_frames} and "
-                          f"{context_frames}; pass a positive chunk size.")
+def chunk_windows(frames: int, chunk_frames: int, context_frames: int,
+                  first_chunk_frames: int | None = None) -> list[ChunkWindow]:
+    """The windows that cover `frames` Mel frames in chunks of `chunk_frames`; the first chunk
+    has `first_chunk_frames` (default: `chunk_frames`), so the first sound can come sooner."""
+    first = chunk_frames if first_chunk_frames is None else first_chunk_frames
+    if chunk_frames < 1 or first < 1 or context_frames < 0:
+        raise EngineError(f"chunk_frames must be ≥ 1 and context ≥ 0, got {chunk_frames} "
+                          f"(first {first}) and {context_frames}; pass a positive chunk size.")
     windows = []
-    for start in range(0, frames, chunk_frames):
-        stop = min(frames, start + chunk_frames)
+    start = 0
+    while start < frames:
+        stop = min(frames, start + (first if start == 0 else chunk_frames))
         windows.append(ChunkWindow(max(0, start - context_frames), start, stop,
                                    min(frames, stop + context_frames)))
+        start = stop
     return windows
 
 
 def stream_vocode(vocode: VocodeFn, log_mel: np.ndarray | GrowingMel, hop: int,
-                  chunk_frames: int, context_frames: int, crossfade: int = 0
-                  ) -> Iterator[np.ndarray]:
-    """Audio blocks (float32, chunk_frames · hop samples, the last may be shorter), in order;
-    a growing Mel is generated up to each window's end just before the window is vocoded."""
+                  chunk_frames: int, context_frames: int, crossfade: int = 0,
+                  first_chunk_frames: int | None = None) -> Iterator[np.ndarray]:
+    """Audio blocks (float32, chunk_frames · hop samples, the first first_chunk_frames · hop,
+    the last may be shorter), in order; a growing Mel is generated up to each window's end
+    just before the window is vocoded."""
     tail: np.ndarray | None = None
-    for window in chunk_windows(log_mel.shape[-1], chunk_frames, context_frames):
+    for window in chunk_windows(log_mel.shape[-1], chunk_frames, context_frames,
+                                first_chunk_frames):
         mel = log_mel.until(window.hi) if isinstance(log_mel, GrowingMel) else log_mel
         audio = np.asarray(vocode(mel[:, window.lo:window.hi]), dtype=np.float32)
         begin, end = (window.start - window.lo) * hop, (window.stop - window.lo) * hop

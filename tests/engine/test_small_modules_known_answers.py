@@ -325,3 +325,12 @@ def test_load_tokenizer_by_kind(tmp_path):
     assert isinstance(load_tokenizer(path, TokenizerSpec("clip_bpe", "t.json", 4, 7, 8)), ClipTokenizer)
     with pytest.raises(EngineError):
         load_tokenizer(path, TokenizerSpec("sentencepiece", "t.json", 4))
+
+
+def test_chunk_windows_with_a_shorter_first_chunk_literal():
+    assert chunk_windows(10, 4, 2, first_chunk_frames=2) == [
+        ChunkWindow(0, 0, 2, 4), ChunkWindow(0, 2, 6, 8), ChunkWindow(4, 6, 10, 10)]
+    assert chunk_windows(10, 4, 2, first_chunk_frames=4) == chunk_windows(10, 4, 2)
+    assert chunk_windows(1, 4, 0, first_chunk_frames=2) == [ChunkWindow(0, 0, 1, 1)]
+    with pytest.raises(EngineError, match="chunk_frames must be"):
+        chunk_windows(10, 4, 2, first_chunk_frames=0)
