@@ -16,6 +16,13 @@ from training.models.token_decoder import gumbel_noise
 from training.trainer import train
 
 
+def engine_noise(seed: int, frames: int = 896, stages: int = 2, size: int = 16) -> torch.Tensor:
+    """The Gumbel noise [frames, 1, stages, size] the engine draws for a piece of `seed`
+    (Engine._sample_chunks), so a PyTorch step loop can replay the engine's piece."""
+    uniform = np.random.default_rng(seed).random((frames, 1, stages, size), dtype=np.float32)
+    return torch.from_numpy(-np.log(-np.log(np.clip(uniform, 1e-10, 1.0 - 1e-7))))
+
+
 def _guided_tiny(beat: bool = True) -> Art2Music:
     torch.manual_seed(0)
     base = Art2MusicConfig.tiny(decoder_kind="tokens", frames=40)
@@ -156,9 +163,7 @@ def test_the_engine_samples_what_the_guided_torch_decoder_samples(guided_bundle,
     run = load_run(beat_run)
     model = run.model()
     decoder = model.decoder
-    rng = np.random.default_rng(4)
-    uniform = rng.random((896, 1, 2, 16), dtype=np.float32)
-    noise = torch.from_numpy(-np.log(-np.log(np.clip(uniform, 1e-10, 1.0 - 1e-7))))
+    noise = engine_noise(4)
     clock = torch.from_numpy(steady_clock(896, bpm))
     inverse, scale = torch.tensor([1 / 1.0, 1 / 0.9]), torch.tensor([2.5])
     frames = []

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from core.beat import lag_frames, onset_lagged, steady_clock
-from tests.training.test_token_beat_guidance import _config, _guided_tiny
+from tests.training.test_token_beat_guidance import _config, _guided_tiny, engine_noise
 from training.models.token_decoder import gumbel_noise
 from training.trainer import train
 
@@ -121,9 +121,7 @@ def test_the_engine_samples_what_the_torch_decoder_samples_with_the_prior(repeat
     run = load_run(repeat_run)
     model = run.model()
     decoder = model.decoder
-    rng = np.random.default_rng(9)
-    uniform = rng.random((896, 1, 2, 16), dtype=np.float32)
-    noise = torch.from_numpy(-np.log(-np.log(np.clip(uniform, 1e-10, 1.0 - 1e-7))))
+    noise = engine_noise(9)
     clock = torch.from_numpy(steady_clock(896, bpm))
     inverse, repeat = torch.tensor([1 / 1.0, 1 / 0.9]), torch.tensor([3.0, 2.0])
     frames, history = [], np.zeros((896, 2), np.int64)
