@@ -17,6 +17,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "build-dataset": ("training.dataset.cli", "pair paintings and music by text similarity"),
     "train": ("training.cli", "train projector + BiLSTM decoder (paper defaults)"),
     "train-vocoder": ("training.vocoder.cli", "fine-tune HiFi-GAN on music Mels"),
+    "distill-vocoder": ("training.vocoder.distill_cli",
+                        "distil HiFi-GAN V1 into a lighter CPU vocoder (v1-k3)"),
     "eval": ("training.evaluation.cli", "MCD / LSD / FAD / cosine for the Table IV ablations"),
     "export": ("export.cli", "export checkpoints to a versioned ONNX model bundle"),
     "bench": ("bench.cli", "latency, real-time factor and memory of a bundle"),

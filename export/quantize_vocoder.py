@@ -35,7 +35,7 @@ import onnxruntime as ort
 from onnx import numpy_helper
 
 from core.audio_config import AudioConfig, MelNormalization
-from core.mel import denormalize, load_audio, log_mel
+from core.mel import log_mel
 from engine.bundle import Bundle
 from engine.manifest import MANIFEST_NAME
 from engine.providers import CPU
@@ -44,14 +44,13 @@ from export.bundle import BundleWriter
 from export.errors import ExportError
 from export.music_encoder import _commit, _stage_existing
 from training.evaluation.metrics import mcd
+from training.vocoder.data import music_log_mels
 
 INT8_SUFFIX = "-int8"
 DEFAULT_PERCENTILE = 99.999
 DEFAULT_MAX_MCD_DB = 0.75
 """Refuse a quantised graph whose audio is further than this from the source graph's (MCD of
 their log-Mels, dB); HiFi-GAN V1 with stages 0-1 quantised measures 0.39 dB."""
-AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
-DATASET_MANIFEST = "manifest.jsonl"
 CHECK_FRAMES = 384
 """Frames of each held-out clip vocoded by both graphs for the quality check (4.5 s)."""
 
@@ -134,32 +133,12 @@ def stage_convs(model: onnx.ModelProto, config: dict, stages: Sequence[int]) -> 
 
 def calibration_mels(source: Path, audio: AudioConfig, norm: MelNormalization,
                      split: str | None = "train") -> list[np.ndarray]:
-    """Natural-log Mels [n_mels, T]: a data set's ``mels/*.npy`` (normalised, as written by
-    build-dataset; only its `split` clips when it has a manifest.jsonl and `split` is set), a
-    folder of ``.npy`` Mels of that kind, or a folder of audio files."""
-    source = Path(source)
-    folder = source / "mels" if (source / "mels").is_dir() else source
-    if not folder.is_dir():
-        raise ExportError(f"calibration source {source} is not a folder; pass a data set "
-                          "directory (mels/*.npy) or a folder of music files.")
-    files = sorted(folder.glob("*.npy"))
-    if (source / DATASET_MANIFEST).is_file() and split:
-        wanted = set()
-        for line in (source / DATASET_MANIFEST).read_text(encoding="utf-8").splitlines():
-            row = json.loads(line) if line.strip() else {}
-            if row.get("split") == split and row.get("mel_path"):
-                wanted.add((source / row["mel_path"]).resolve())
-        files = [p for p in files if p.resolve() in wanted]
-    mels = [denormalize(np.load(p).astype(np.float32), norm) for p in files]
-    if not mels:
-        mels = [log_mel(load_audio(p, audio), audio) for p in sorted(folder.rglob("*"))
-                if p.suffix.lower() in AUDIO_SUFFIXES]
-    mels = [m for m in mels if m.ndim == 2 and m.shape[0] == audio.n_mels and m.shape[1] > 0]
-    if len(mels) < 2:
-        raise ExportError(f"calibration source {source} holds {len(mels)} usable Mels "
-                          f"({audio.n_mels} bands); quantisation needs at least 2 real music "
-                          "clips (a data set's mels/ or a folder of audio files).")
-    return mels
+    """Natural-log Mels [n_mels, T] of real music (training.vocoder.data.music_log_mels: a data
+    set's ``mels/*.npy`` of one split, a folder of such Mels, or a folder of audio files)."""
+    try:
+        return music_log_mels(source, audio, norm, split)
+    except ValueError as error:
+        raise ExportError(str(error)) from error
 
 
 def split_clips(mels: list[np.ndarray], check_clips: int) -> tuple[list, list]:

@@ -30,6 +30,8 @@ from core.audio_config import DEFAULT_AUDIO, DEFAULT_MEL_NORM, AudioConfig, MelN
 from core.mel import denormalize, load_audio, log_mel
 
 PREDICTED_DOMAINS = ("normalized", "log")
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
+DATASET_MANIFEST = "manifest.jsonl"
 
 
 @dataclass(frozen=True)
@@ -192,3 +194,33 @@ class StepSampler(torch.utils.data.Sampler[list[tuple[int, int]]]):
 
     def __len__(self) -> int:
         return max(0, self.end_step - self.start_step)
+
+
+def music_log_mels(source: Path, audio: AudioConfig, norm: MelNormalization,
+                     split: str | None = "train") -> list[np.ndarray]:
+    """Natural-log Mels [n_mels, T]: a data set's ``mels/*.npy`` (normalised, as written by
+    build-dataset; only its `split` clips when it has a manifest.jsonl and `split` is set), a
+    folder of ``.npy`` Mels of that kind, or a folder of audio files."""
+    source = Path(source)
+    folder = source / "mels" if (source / "mels").is_dir() else source
+    if not folder.is_dir():
+        raise ValueError(f"music source {source} is not a folder; pass a data set "
+                         "directory (mels/*.npy) or a folder of music files.")
+    files = sorted(folder.glob("*.npy"))
+    if (source / DATASET_MANIFEST).is_file() and split:
+        wanted = set()
+        for line in (source / DATASET_MANIFEST).read_text(encoding="utf-8").splitlines():
+            row = json.loads(line) if line.strip() else {}
+            if row.get("split") == split and row.get("mel_path"):
+                wanted.add((source / row["mel_path"]).resolve())
+        files = [p for p in files if p.resolve() in wanted]
+    mels = [denormalize(np.load(p).astype(np.float32), norm) for p in files]
+    if not mels:
+        mels = [log_mel(load_audio(p, audio), audio) for p in sorted(folder.rglob("*"))
+                if p.suffix.lower() in AUDIO_SUFFIXES]
+    mels = [m for m in mels if m.ndim == 2 and m.shape[0] == audio.n_mels and m.shape[1] > 0]
+    if len(mels) < 2:
+        raise ValueError(f"music source {source} holds {len(mels)} usable Mels "
+                         f"({audio.n_mels} bands); at least 2 real music clips are needed "
+                         "(a data set's mels/ or a folder of audio files).")
+    return mels

@@ -87,15 +87,22 @@ class Generator(nn.Module):
                 self.resblocks.append(block(c_out, k, d))
         self.conv_post = weight_norm(_normal_init(nn.Conv1d(c_out, 1, 7, 1, padding=3)))
 
+    def upsample(self, stage: int, x: torch.Tensor) -> torch.Tensor:
+        """The transposed convolution of upsampling `stage` (after its leaky ReLU)."""
+        return self.ups[stage](F.leaky_relu(x, LRELU_SLOPE))
+
+    def mrf(self, stage: int, x: torch.Tensor) -> torch.Tensor:
+        """Multi-receptive-field fusion of `stage`: the mean of its residual blocks' outputs."""
+        blocks = self.resblocks[stage * self.num_kernels:(stage + 1) * self.num_kernels]
+        fused = blocks[0](x)
+        for block in blocks[1:]:
+            fused = fused + block(x)
+        return fused / self.num_kernels
+
     def forward(self, mel: torch.Tensor) -> torch.Tensor:
         x = self.conv_pre(mel)
-        for i, up in enumerate(self.ups):
-            x = up(F.leaky_relu(x, LRELU_SLOPE))
-            blocks = self.resblocks[i * self.num_kernels:(i + 1) * self.num_kernels]
-            fused = blocks[0](x)
-            for block in blocks[1:]:
-                fused = fused + block(x)
-            x = fused / self.num_kernels
+        for stage in range(len(self.ups)):
+            x = self.mrf(stage, self.upsample(stage, x))
         # The official code uses PyTorch's default slope (0.01) here; the checkpoints expect it.
         return torch.tanh(self.conv_post(F.leaky_relu(x)))
 

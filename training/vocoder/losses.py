@@ -87,3 +87,30 @@ def mel_loss(real_log_mel: torch.Tensor, fake_log_mel: torch.Tensor,
              weight: float = 45.0) -> torch.Tensor:
     """Mel-spectrogram loss, eq. (3), times λ_mel = 45: mean |φ(x) − φ(G(s))|."""
     return weight * F.l1_loss(fake_log_mel, real_log_mel)
+
+
+STFT_RESOLUTIONS: tuple[tuple[int, int, int], ...] = ((512, 128, 512), (1024, 256, 1024),
+                                                       (2048, 512, 2048))
+"""(n_fft, hop, window) of the multi-resolution STFT loss (Parallel WaveGAN, Sec. 2.3)."""
+
+
+def multi_resolution_stft_loss(target: torch.Tensor, generated: torch.Tensor,
+                               resolutions: tuple[tuple[int, int, int], ...] = STFT_RESOLUTIONS
+                               ) -> torch.Tensor:
+    """Multi-resolution STFT loss (Yamamoto et al., 2020, eqs. (4)–(6)), averaged over resolutions.
+
+    Per resolution: spectral convergence ``‖|S| − |Ŝ|‖_F / ‖|S|‖_F`` plus log-magnitude L1
+    ``mean |log|S| − log|Ŝ||``; waveforms are [B, N] or [B, 1, N].
+    """
+    target = target.reshape(target.shape[0], -1)
+    generated = generated.reshape(generated.shape[0], -1)
+    loss = target.new_zeros(())
+    for n_fft, hop, win in resolutions:
+        window = torch.hann_window(win, device=target.device)
+        spectra = [torch.stft(x, n_fft, hop, win, window, return_complex=True).abs()
+                   .clamp_min(1e-7) for x in (target, generated)]
+        convergence = (torch.linalg.norm(spectra[0] - spectra[1])
+                       / torch.linalg.norm(spectra[0]).clamp_min(1e-7))
+        log_magnitude = F.l1_loss(torch.log(spectra[1]), torch.log(spectra[0]))
+        loss = loss + convergence + log_magnitude
+    return loss / len(resolutions)

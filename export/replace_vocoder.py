@@ -1,0 +1,144 @@
+"""Puts another HiFi-GAN generator into an existing bundle (issue 10 item 1: a lighter CPU vocoder).
+
+    python -m export.replace_vocoder --bundle assets/bundle --vocoder runs/vocoder-k3 \\
+        --music data/dataset-topk --out runs/bundle-k3
+
+The new generator (a distilled ``v1-k3`` run of ``main.py distill-vocoder``, a fine-tuned
+checkpoint, or ``universal``) is exported exactly as ``main.py export`` exports a vocoder
+(export.graphs.vocoder_source, parity against PyTorch, fp16 weights where parity holds) and its
+receptive field is measured again for the streaming context. Every other file and manifest field
+is copied as it is and every file re-hashed (export/music_encoder.py's staging and commit). With
+``--music`` the new vocoder's audio is compared with the old one's on held-out real Mels (MCD
+and Mel L1 of their log-Mels), and the result is refused past ``--max-mcd`` dB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import onnx
+
+from engine.bundle import Bundle
+from engine.manifest import MANIFEST_NAME
+from export.bundle import BundleWriter
+from export.errors import ExportError
+from export.graph_export import export_graph
+from export.graphs import VOCODER, receptive_field_frames, vocoder_source
+from export.music_encoder import _commit, _stage_existing
+from export.pipeline import CONTEXT_MARGIN_FRAMES
+from export.provenance import portable_path
+from export.quantize_vocoder import audio_distance, calibration_mels
+from export.vocoder import load_vocoder
+
+DEFAULT_MAX_MCD_DB = 3.0
+"""Refuse a vocoder whose audio is further than this from the replaced one's (MCD, dB)."""
+
+
+@dataclass(frozen=True)
+class ReplaceOptions:
+    bundle: Path
+    vocoder: str | Path
+    out: Path | None = None
+    music: Path | None = None
+    check_clips: int = 4
+    max_mcd_db: float = DEFAULT_MAX_MCD_DB
+    fp16: bool = True
+    parity_tol: float = 1e-3
+
+
+@dataclass(frozen=True)
+class ReplaceReport:
+    previous: str
+    name: str
+    context_frames: int
+    weights: str
+    mcd_db: float | None
+    mel_l1: float | None
+
+
+def replace_vocoder(options: ReplaceOptions) -> ReplaceReport:
+    """Writes `options.bundle` with the new vocoder to `options.out` (default: in place)."""
+    bundle_dir = Path(options.bundle)
+    out_dir = Path(options.out) if options.out is not None else bundle_dir
+    bundle = Bundle.open(bundle_dir, verify=True)
+    manifest = bundle.manifest
+    audio = manifest.audio
+    source = load_vocoder(options.vocoder, audio)
+    if source.generator is None:
+        raise ExportError("--vocoder must be a HiFi-GAN generator (a checkpoint, a run directory "
+                          "or 'universal'); Griffin-Lim is chosen at main.py export.")
+    old = manifest.vocoder
+    old_files = set(manifest.graphs[old.graph].files) if old.graph else set()
+    old_model = onnx.load(str(bundle.path(manifest.graphs[old.graph].file))) if old.graph else None
+    context = receptive_field_frames(source.generator, audio) + CONTEXT_MARGIN_FRAMES
+    raw = json.loads((bundle_dir / MANIFEST_NAME).read_text(encoding="utf-8"))
+    distance: tuple[float, float] | None = None
+    with BundleWriter(out_dir) as writer:
+        _stage_existing(bundle, writer, old_files)
+        exported = export_graph(vocoder_source(source.generator, audio), writer, options.fp16,
+                                options.parity_tol)
+        if options.music is not None and old_model is not None:
+            held = calibration_mels(Path(options.music), audio, manifest.mel_norm, split="test")
+            new_model = onnx.load(str(writer.path(exported.spec.file)))
+            distance = audio_distance(old_model, new_model, held[:options.check_clips], audio)
+            if distance[0] > options.max_mcd_db:
+                raise ExportError(f"the new vocoder's audio is {distance[0]:.2f} dB MCD from "
+                                  f"{old.name}'s (limit {options.max_mcd_db:g} dB); train it "
+                                  "longer (main.py distill-vocoder --resume) or raise --max-mcd "
+                                  "knowingly.")
+        raw["graphs"][VOCODER] = exported.spec.to_dict()
+        raw["vocoder"] = {"name": source.name, "graph": VOCODER, "context_frames": context,
+                          "config": source.config}
+        provenance = {key: (portable_path(value, writer.out_dir)
+                            if key in ("source", "choice") and Path(str(value)).exists()
+                            else value) for key, value in source.provenance.items()}
+        provenance["replaced"] = old.name
+        if distance is not None:
+            provenance["vs_replaced"] = {"mcd_db": distance[0], "mel_l1": distance[1],
+                                         "clips": min(options.check_clips, len(held))}
+        raw.setdefault("provenance", {})["vocoder"] = provenance
+        raw.setdefault("licences", {})["vocoder"] = source.licence
+        _commit(writer, raw)
+    reopened = Bundle.open(out_dir, verify=True).manifest.vocoder
+    if reopened.name != source.name or reopened.context_frames != context:
+        raise ExportError(f"the written bundle {out_dir} does not name the new vocoder; do not "
+                          "ship it.")
+    return ReplaceReport(old.name, source.name, context, exported.report.weights,
+                         distance[0] if distance else None, distance[1] if distance else None)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m export.replace_vocoder",
+                                     description=__doc__.splitlines()[0])
+    parser.add_argument("--bundle", type=Path, required=True, help="the bundle to change")
+    parser.add_argument("--vocoder", required=True,
+                        help="generator checkpoint or run directory (distill-vocoder, "
+                             "train-vocoder) or 'universal'")
+    parser.add_argument("--out", type=Path, help="write the result here (default: in place)")
+    parser.add_argument("--music", type=Path,
+                        help="held-out real music (a data set's test Mels or a folder of audio) "
+                             "to compare the new vocoder with the old one")
+    parser.add_argument("--max-mcd", type=float, default=DEFAULT_MAX_MCD_DB,
+                        help="refuse when the new audio is further than this from the old (dB)")
+    parser.add_argument("--no-fp16", action="store_true", help="keep float32 weights")
+    args = parser.parse_args(argv)
+    options = ReplaceOptions(args.bundle, args.vocoder, args.out, args.music,
+                             max_mcd_db=args.max_mcd, fp16=not args.no_fp16)
+    try:
+        report = replace_vocoder(options)
+    except (ExportError, FileNotFoundError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    measured = (f"; vs {report.previous}: MCD {report.mcd_db:.3f} dB, Mel L1 {report.mel_l1:.4f}"
+                if report.mcd_db is not None else "")
+    print(f"{args.out or args.bundle}: vocoder {report.previous} -> {report.name} "
+          f"({report.weights} weights, context {report.context_frames} frames){measured}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,111 @@
+"""export.replace_vocoder on the tiny bundle: another generator goes in, the engine plays exactly
+that generator (streamed too), everything else stays, refusals leave the bundle alone."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from core.mel import load_audio, log_mel
+from engine import Engine
+from engine.bundle import Bundle
+from export.errors import ExportError
+from export.replace_vocoder import ReplaceOptions, main, replace_vocoder
+from training.vocoder.checkpoint import atomic_save_tensors
+from training.vocoder.config import TINY
+from training.vocoder.generator import Generator
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "assets" / "examples"
+WIDE = replace(TINY, name="tiny-wide", resblock_kernel_sizes=(3, 5),
+               resblock_dilation_sizes=((1, 3), (1, 3)))
+
+
+@pytest.fixture(scope="module")
+def generator_file(tmp_path_factory) -> tuple[Path, Generator]:
+    torch.manual_seed(11)
+    generator = Generator(WIDE)
+    path = tmp_path_factory.mktemp("wide") / "checkpoints" / "generator.safetensors"
+    atomic_save_tensors(generator.state_dict(), path)
+    path.with_suffix(".json").write_text(json.dumps({"hifigan": WIDE.to_dict(), "step": 5}))
+    return path, generator.eval()
+
+
+@pytest.fixture(scope="module")
+def music(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("music")
+    for wav in sorted(EXAMPLES.glob("*.wav")):
+        shutil.copy(wav, folder / wav.name)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def replaced(tiny_bundle, generator_file, music, tmp_path_factory):
+    out = tmp_path_factory.mktemp("replaced") / "bundle"
+    report = replace_vocoder(ReplaceOptions(tiny_bundle, generator_file[0].parent.parent, out,
+                                            music=music, check_clips=2, max_mcd_db=100.0))
+    return out, report
+
+
+def test_the_new_vocoder_is_named_and_everything_else_is_kept(tiny_bundle, replaced):
+    out, report = replaced
+    source = json.loads((tiny_bundle / "manifest.json").read_text())
+    written = json.loads((out / "manifest.json").read_text())
+    manifest = Bundle.open(out, verify=True).manifest  # every file re-hashed
+    assert (report.previous, report.name) == ("hifigan-tiny", "hifigan-tiny-wide")
+    assert manifest.vocoder.name == "hifigan-tiny-wide"
+    assert manifest.vocoder.config["resblock_kernel_sizes"] == [3, 5]
+    assert manifest.vocoder.context_frames == report.context_frames > 0
+    assert written["files"]["vocoder.onnx"] != source["files"]["vocoder.onnx"]
+    provenance = written["provenance"]["vocoder"]
+    assert provenance["replaced"] == "hifigan-tiny" and provenance["step"] == 5
+    assert not Path(provenance["source"]).is_absolute()
+    assert report.mcd_db > 0
+    assert provenance["vs_replaced"]["mcd_db"] == pytest.approx(report.mcd_db)
+    for key in set(source) - {"graphs", "vocoder", "files", "provenance", "licences"}:
+        assert written[key] == source[key], key
+    for name, values in source["graphs"].items():
+        if name != "vocoder":
+            assert written["graphs"][name] == values
+            assert written["files"][values["file"]] == source["files"][values["file"]]
+
+
+def test_the_engine_plays_that_generator_whole_and_streamed(replaced, generator_file, music):
+    out, _ = replaced
+    engine = Engine.load(out, providers="cpu", warmup=False, intra_op_threads=1)
+    assert engine.vocoder_name == "hifigan-tiny-wide"
+    audio = engine.audio
+    mel = log_mel(load_audio(sorted(music.glob("*.wav"))[0], audio), audio)[:, :96]
+    with torch.no_grad():
+        expected = generator_file[1](torch.from_numpy(mel)[None]).reshape(-1).numpy()
+    got = engine.vocode(mel)
+    assert got.shape == expected.shape
+    assert np.abs(got - expected).max() < 2e-3  # fp16 weights within the export's parity bound
+    joined = np.concatenate(list(engine.vocode_stream(mel, chunk_frames=32)))
+    np.testing.assert_allclose(joined, got, atol=1e-4)  # the measured context covers it
+
+
+def test_refusals_leave_the_bundle_alone(tiny_bundle, generator_file, music, tmp_path):
+    before = (tiny_bundle / "manifest.json").read_bytes()
+    with pytest.raises(ExportError, match="MCD"):
+        replace_vocoder(ReplaceOptions(tiny_bundle, generator_file[0], tmp_path / "a",
+                                       music=music, check_clips=1, max_mcd_db=0.0))
+    assert not (tmp_path / "a").exists()
+    with pytest.raises(ExportError, match="Griffin-Lim"):
+        replace_vocoder(ReplaceOptions(tiny_bundle, "griffin-lim", tmp_path / "b"))
+    assert (tiny_bundle / "manifest.json").read_bytes() == before
+
+
+def test_cli(tiny_bundle, generator_file, tmp_path, capsys):
+    copy = tmp_path / "bundle"
+    shutil.copytree(tiny_bundle, copy)
+    assert main(["--bundle", str(copy), "--vocoder", str(generator_file[0])]) == 0
+    assert "hifigan-tiny -> hifigan-tiny-wide" in capsys.readouterr().out
+    assert Bundle.open(copy, verify=True).manifest.vocoder.name == "hifigan-tiny-wide"
+    assert main(["--bundle", str(copy), "--vocoder", str(tmp_path / "none")]) == 1
+    assert "no HiFi-GAN generator" in capsys.readouterr().err
