@@ -90,7 +90,8 @@ def test_compose_runs_every_stage_and_streams_the_piece(engine, painting):
     assert piece.prompt.startswith("Art Commentary: so many warm colours.")
     assert set(piece.timings) == {"image", "prompt", "text", "mel"}
     blocks = list(piece.blocks())
-    assert [b.size for b in blocks] == [8 * 256] * (TINY_AUDIO.frames // 8)
+    assert TINY_AUDIO.frames == 32  # blocks of 8 and 8 frames, then doubling (MAX_CHUNK_FRAMES)
+    assert [b.size for b in blocks] == [8 * 256, 8 * 256, 16 * 256]
     np.testing.assert_allclose(np.concatenate(blocks), engine.vocode(piece.log_mel), atol=1e-5)
     assert piece.seconds == pytest.approx(TINY_AUDIO.clip_seconds)
     chosen = engine.compose(painting, "", feelings=["fear"])

@@ -14,7 +14,8 @@ import pytest
 from core.audio_config import DEFAULT_AUDIO
 from core.mel import log_mel
 from engine import Engine
-from engine.engine import DEFAULT_CHUNK_FRAMES, FIRST_CHUNK_FRAMES
+from engine.engine import DEFAULT_CHUNK_FRAMES, FIRST_CHUNK_FRAMES, MAX_CHUNK_FRAMES
+from engine.errors import EngineError
 from engine.growing_mel import GrowingMel
 from engine.streaming import (
     GRIFFIN_LIM_MEL_TOL,
@@ -41,6 +42,18 @@ def test_windows_cover_the_piece_once_in_order_with_clipped_context():
     assert (windows[-1].lo, windows[-1].hi) == (82, 100)
 
 
+def test_later_windows_double_up_to_the_largest_chunk():
+    windows = chunk_windows(900, 64, 14, first_chunk_frames=32, max_chunk_frames=256)
+    sizes = [w.stop - w.start for w in windows]
+    assert sizes == [32, 64, 128, 256, 256, 164]
+    assert sum(w.hi - w.lo for w in windows) == 900 + 2 * 14 * (len(windows) - 1)
+    fixed = chunk_windows(900, 64, 14, first_chunk_frames=32)
+    assert {w.stop - w.start for w in fixed[1:-1]} == {64}
+    assert sum(w.hi - w.lo for w in fixed) > 1.2 * sum(w.hi - w.lo for w in windows)
+    with pytest.raises(EngineError, match="largest chunk"):
+        chunk_windows(900, 64, 14, max_chunk_frames=32)
+
+
 @pytest.fixture(scope="module")
 def engine(tiny_bundle) -> Engine:
     return Engine.load(tiny_bundle, providers=["cpu"], warmup=False)
@@ -50,8 +63,8 @@ def engine(tiny_bundle) -> Engine:
 def test_hifigan_stream_equals_the_whole_piece(engine, chunk):
     mel = _music_mel(TINY_AUDIO.frames)
     whole = engine.vocode(mel)
-    blocks = list(engine.vocode_stream(mel, chunk_frames=chunk))
-    assert [b.size for b in blocks[:-1]] == [chunk * 256] * (len(blocks) - 1)
+    blocks = list(engine.vocode_stream(mel, chunk_frames=chunk, max_chunk_frames=None))
+    assert [b.size for b in blocks[1:-1]] == [chunk * 256] * (len(blocks) - 2)
     streamed = np.concatenate(blocks)
     assert streamed.shape == whole.shape
     assert np.abs(whole).max() > 1e-2  # a real signal, not silence
@@ -65,10 +78,11 @@ def test_onnx_hifigan_stream_of_a_full_length_piece_in_default_chunks(engine):
     mel = _music_mel(frames)
     whole = engine.vocode(mel)
     blocks = list(engine.vocode_stream(mel))
-    # the first block is half a chunk, so the first sound comes sooner (FIRST_CHUNK_FRAMES)
-    assert len(blocks) == 1 + -(-(frames - FIRST_CHUNK_FRAMES) // DEFAULT_CHUNK_FRAMES)
-    assert blocks[0].size == FIRST_CHUNK_FRAMES * engine.audio.hop_length
-    assert blocks[1].size == DEFAULT_CHUNK_FRAMES * engine.audio.hop_length
+    # the first block is half a chunk, so the first sound comes sooner (FIRST_CHUNK_FRAMES);
+    # then 64 frames, then doubling up to MAX_CHUNK_FRAMES
+    hop = engine.audio.hop_length
+    assert [b.size // hop for b in blocks] == [FIRST_CHUNK_FRAMES, DEFAULT_CHUNK_FRAMES, 128,
+                                               MAX_CHUNK_FRAMES, MAX_CHUNK_FRAMES, 160]
     assert np.abs(np.concatenate(blocks) - whole).max() < STREAM_ATOL
 
 
