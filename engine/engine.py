@@ -50,7 +50,7 @@ the context instead of 78, so the first sound comes about 190 ms sooner on a 2-c
 MAX_CHUNK_FRAMES = 256
 """Streamed blocks after the second double up to this size (≈ 3 s): 32, 64, 128, 256, 256, …
 Larger blocks spend less vocoder work on context frames (engine.streaming.chunk_windows); a
-whole V1 piece vocodes 1 036 frames for its 896 instead of 1 300 with 64-frame blocks."""
+whole V1 piece vocodes 1 036 frames for its 896 instead of 1 288 with 64-frame blocks."""
 
 MEL_CHUNK_FRAMES = 16
 """Frames a sampling decoder generates at a time for a streamed piece (≈ 0.19 s of audio, ≈ 10 ms
