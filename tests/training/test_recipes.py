@@ -69,3 +69,26 @@ def test_train_and_export_use_the_token_decoder_by_default(tmp_path):
     assert "--objective paper" in calls[0] and "--epochs 30" in calls[0]
     assert "--num-threads" not in calls[0] and "--temperatures" not in calls[1]
     assert "--repeat" not in calls[1]
+
+
+def test_the_distill_stage_distils_from_the_bundles_teacher_and_replaces_its_vocoder(tmp_path):
+    code, calls = run_recipe(tmp_path, STAGES="distill", DISTILL_SECONDS="60")
+    assert code == 0
+    distil, replace = calls
+    runs, data = tmp_path / "runs", tmp_path / "data"
+    assert distil.startswith(f"main.py distill-vocoder --music {data}/dataset-topk "
+                             f"--run-dir {runs}/vocoder-k3 --teacher universal ")
+    assert "--resume" not in distil and distil.endswith("--max-steps 3000 --max-seconds 60")
+    assert replace == (f"-m export.replace_vocoder --bundle assets/bundle --vocoder "
+                       f"{runs}/vocoder-k3 --music {data}/dataset-topk")
+    # a fine-tuned V1 is the teacher when there is one, and a started run resumes
+    (runs / "vocoder" / "checkpoints").mkdir(parents=True)
+    (runs / "vocoder" / "checkpoints" / "generator.safetensors").write_bytes(b"")
+    (runs / "vocoder-k3" / "checkpoints").mkdir(parents=True)
+    (runs / "vocoder-k3" / "checkpoints" / "generator.json").write_text("{}")
+    (tmp_path / "calls.log").unlink()
+    code, calls = run_recipe(tmp_path, STAGES="distill")
+    assert code == 0
+    assert f"--teacher {runs}/vocoder/checkpoints/generator.safetensors --resume" in calls[0]
+    code, calls = run_recipe(tmp_path, fail="distill-vocoder", STAGES="distill")
+    assert code != 0 and not calls[-1].startswith("-m export.replace_vocoder")
