@@ -21,6 +21,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ARTIFACTS = Path(__file__).parent / "_artifacts"
+EXAMPLE_PIECES = Path(__file__).resolve().parents[1] / "assets" / "examples"
 TINY_CLIP = "open_clip:tiny-ViT"
 
 
@@ -150,3 +151,14 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(previous)
+
+
+@pytest.fixture(scope="session")
+def example_music(tmp_path_factory) -> Path:
+    """A folder of real music: the three shipped example pieces (10.4 s WAVs), copied."""
+    import shutil
+
+    folder = tmp_path_factory.mktemp("example-music")
+    for wav in sorted(EXAMPLE_PIECES.glob("*.wav")):
+        shutil.copy(wav, folder / wav.name)
+    return folder

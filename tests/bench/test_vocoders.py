@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import shutil
 from pathlib import Path
 
 import pytest
@@ -14,15 +13,10 @@ from bench import cli
 from bench.vocoders import main, parse_threads, run
 from export.quantize_vocoder import QuantizeOptions, quantize_vocoder
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "assets" / "examples"
-
 
 @pytest.fixture(scope="module")
-def music(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("music")
-    for wav in sorted(EXAMPLES.glob("*.wav")):
-        shutil.copy(wav, folder / wav.name)
-    return folder
+def music(example_music: Path) -> Path:
+    return example_music
 
 
 @pytest.fixture(scope="module")

@@ -28,19 +28,14 @@ from export.quantize_vocoder import (
 )
 from training.evaluation.metrics import mcd
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "assets" / "examples"
 MAX_MCD_DB = 0.75
 TINY_BOUND_DB = 0.25
 """The tiny vocoder's int8 stage 0 measures 0.05 dB MCD from its float graph."""
 
 
 @pytest.fixture(scope="module")
-def calibration(tmp_path_factory) -> Path:
-    """The shipped example pieces (three real 10.4 s music files)."""
-    folder = tmp_path_factory.mktemp("calibration")
-    for wav in sorted(EXAMPLES.glob("*.wav")):
-        shutil.copy(wav, folder / wav.name)
-    return folder
+def calibration(example_music: Path) -> Path:
+    return example_music
 
 
 @pytest.fixture(scope="module")

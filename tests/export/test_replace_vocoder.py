@@ -21,7 +21,6 @@ from training.vocoder.checkpoint import atomic_save_tensors
 from training.vocoder.config import TINY
 from training.vocoder.generator import Generator
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "assets" / "examples"
 WIDE = replace(TINY, name="tiny-wide", resblock_kernel_sizes=(3, 5),
                resblock_dilation_sizes=((1, 3), (1, 3)))
 
@@ -37,11 +36,8 @@ def generator_file(tmp_path_factory) -> tuple[Path, Generator]:
 
 
 @pytest.fixture(scope="module")
-def music(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("music")
-    for wav in sorted(EXAMPLES.glob("*.wav")):
-        shutil.copy(wav, folder / wav.name)
-    return folder
+def music(example_music: Path) -> Path:
+    return example_music
 
 
 @pytest.fixture(scope="module")

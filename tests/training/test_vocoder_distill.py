@@ -6,7 +6,6 @@ student the `tiny` config with one (kernel 3); the music is the shipped example 
 from __future__ import annotations
 
 import json
-import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -29,7 +28,6 @@ from training.vocoder.generator import Generator
 from training.vocoder.losses import multi_resolution_stft_loss
 from training.vocoder.pretrained import load_generator
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "assets" / "examples"
 TEACHER_CONFIG = replace(TINY, name="tiny-teacher", resblock_kernel_sizes=(3, 5),
                          resblock_dilation_sizes=((1, 3), (1, 3)))
 
@@ -37,11 +35,8 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
-def music(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("music")
-    for wav in sorted(EXAMPLES.glob("*.wav")):
-        shutil.copy(wav, folder / wav.name)
-    return folder
+def music(example_music: Path) -> Path:
+    return example_music
 
 
 @pytest.fixture(scope="module")
