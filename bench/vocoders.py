@@ -34,6 +34,7 @@ from rich.table import Table
 
 from core.mel import log_mel
 from engine.bundle import Bundle
+from engine.engine import FIRST_CHUNK_FRAMES, MAX_CHUNK_FRAMES
 from engine.providers import CPU
 from engine.session import GraphSession, SessionSettings
 from engine.streaming import stream_vocode
@@ -102,8 +103,10 @@ def time_vocoder(vocoder: Vocoder, mels: list[np.ndarray], hop: int, chunk_frame
         one_pass.append(time.perf_counter() - start)
         start = time.perf_counter()
         for mel in mels:
+            # the kiosk's blocks: half a chunk first, then chunk_frames, then doubling
             for _block in stream_vocode(vocoder, mel, hop, chunk_frames, context_frames,
-                                        vocoder.crossfade):
+                                        vocoder.crossfade, min(chunk_frames, FIRST_CHUNK_FRAMES),
+                                        max(chunk_frames, MAX_CHUNK_FRAMES)):
                 pass
         streamed.append(time.perf_counter() - start)
     return _best(one_pass), _best(streamed), audio
