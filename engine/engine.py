@@ -77,10 +77,13 @@ class Engine:
     def __init__(self, bundle: Bundle, sessions: dict[str, GraphSession],
                  tokenizers: dict[str, TextTokenizer], vocoder: Vocoder,
                  caption_index: CaptionIndex | None,
-                 vocabulary: Vocabulary | None = None) -> None:
+                 vocabulary: Vocabulary | None = None,
+                 light_vocoder: Vocoder | None = None) -> None:
         self.bundle = bundle
         self._sessions = sessions
         self._tokenizers = tokenizers
+        self._full_vocoder = vocoder
+        self._light_vocoder = light_vocoder
         self._vocoder = vocoder
         self._captions = caption_index
         self._vocabulary = vocabulary
@@ -121,6 +124,9 @@ class Engine:
             vocoder = GriffinLimVocoder(manifest.audio)
         else:
             vocoder = OnnxVocoder(manifest.vocoder.name, sessions[manifest.vocoder.graph])
+        light = manifest.vocoder_light
+        light_vocoder = (OnnxVocoder(light.name, sessions[light.graph])
+                         if light is not None and light.graph is not None else None)
         index = None
         if manifest.caption_index is not None:
             index = CaptionIndex.load(bundle.path(manifest.caption_index.captions),
@@ -128,7 +134,7 @@ class Engine:
         vocabulary = None
         if manifest.commentary is not None:
             vocabulary = Vocabulary.load(bundle.path(manifest.commentary.vocabulary))
-        engine = cls(bundle, sessions, tokenizers, vocoder, index, vocabulary)
+        engine = cls(bundle, sessions, tokenizers, vocoder, index, vocabulary, light_vocoder)
         logger.info("engine ready: %s", ", ".join(f"{g}={p[0]}" for g, p in
                                                  engine.providers.items()))
         if warmup:
@@ -144,6 +150,8 @@ class Engine:
         mel = self.generate_mel(image, text)
         if not isinstance(self._vocoder, GriffinLimVocoder):
             next(self.vocode_stream(mel))
+        if self._light_vocoder is not None:  # ready before the kiosk switches to it
+            self._light_vocoder(mel[:, :FIRST_CHUNK_FRAMES])
         logger.info("warm-up took %.2f s", time.perf_counter() - start)
 
     # ----------------------------------------------------------------------------- facts
@@ -162,7 +170,26 @@ class Engine:
 
     @property
     def vocoder_name(self) -> str:
-        return self.manifest.vocoder.name
+        """The vocoder that plays now: the bundle's, or its light one after
+        :meth:`use_light_vocoder`."""
+        return self._vocoder_spec.name
+
+    @property
+    def light_vocoder_name(self) -> str | None:
+        """The bundle's lighter second vocoder (manifest ``vocoder_light``), None without one."""
+        return None if self._light_vocoder is None else self.manifest.vocoder_light.name
+
+    def use_light_vocoder(self, light: bool = True) -> bool:
+        """Plays the next pieces with the light vocoder (or the full one again); returns whether
+        the light one is in use (False when the bundle has none)."""
+        self._vocoder = (self._light_vocoder if light and self._light_vocoder is not None
+                         else self._full_vocoder)
+        return self._vocoder is not self._full_vocoder
+
+    @property
+    def _vocoder_spec(self):
+        return (self.manifest.vocoder_light if self._vocoder is not self._full_vocoder
+                else self.manifest.vocoder)
 
     def _session(self, graph: str) -> GraphSession:
         try:
@@ -429,7 +456,7 @@ class Engine:
         ``GRIFFIN_LIM_MEL_TOL`` = 0.5 nats mean abs difference (see engine.streaming).
         """
         return stream_vocode(self._vocoder, self._check_mel(log_mel), self.audio.hop_length,
-                             chunk_frames, self.manifest.vocoder.context_frames,
+                             chunk_frames, self._vocoder_spec.context_frames,
                              self._vocoder.crossfade, min(chunk_frames, FIRST_CHUNK_FRAMES),
                              None if max_chunk_frames is None
                              else max(chunk_frames, max_chunk_frames))

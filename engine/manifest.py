@@ -36,6 +36,8 @@ TEXT_ENCODER = "text_encoder"
 DECODER = "decoder"
 DECODER_STEP = "decoder_step"
 VOCODER = "vocoder"
+VOCODER_LIGHT = "vocoder_light"
+"""Graph of a bundle's optional light second vocoder (Manifest.vocoder_light)."""
 FEELINGS = "feelings"
 CAPTION_ENCODER = "caption_encoder"
 
@@ -343,8 +345,12 @@ class Manifest:
     provenance: dict[str, Any] = field(default_factory=dict)
     licences: dict[str, str] = field(default_factory=dict)
     format_version: int = FORMAT_VERSION
+    vocoder_light: VocoderSpec | None = None
+    """A lighter second vocoder (``export.replace_vocoder --light``) the kiosk switches to when
+    generation cannot keep up; None for most bundles."""
 
     def to_dict(self) -> dict:
+        light = {} if self.vocoder_light is None else {"vocoder_light": self.vocoder_light.to_dict()}
         return {
             "format_version": self.format_version,
             "audio": self.audio.to_dict(),
@@ -354,6 +360,7 @@ class Manifest:
             "preprocessing": {"image": self.preprocessing.to_dict()},
             "tokenizers": {name: spec.to_dict() for name, spec in self.tokenizers.items()},
             "vocoder": self.vocoder.to_dict(),
+            **light,
             "feelings": None if self.feelings is None else self.feelings.to_dict(),
             "caption_index": None if self.caption_index is None else self.caption_index.to_dict(),
             "commentary": None if self.commentary is None else self.commentary.to_dict(),
@@ -374,6 +381,7 @@ class Manifest:
             preprocessing=ImagePreprocess.from_dict(values["preprocessing"]["image"]),
             tokenizers={k: TokenizerSpec.from_dict(v) for k, v in values["tokenizers"].items()},
             vocoder=VocoderSpec.from_dict(values["vocoder"]),
+            vocoder_light=_optional(values.get("vocoder_light"), VocoderSpec),
             feelings=_optional(values.get("feelings"), FeelingsSpec),
             caption_index=_optional(values.get("caption_index"), CaptionIndexSpec),
             commentary=_optional(values.get("commentary"), CommentarySpec),

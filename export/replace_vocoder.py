@@ -10,6 +10,10 @@ receptive field is measured again for the streaming context. Every other file an
 is copied as it is and every file re-hashed (export/music_encoder.py's staging and commit). With
 ``--music`` the new vocoder's audio is compared with the old one's on held-out real Mels (MCD
 and Mel L1 of their log-Mels), and the result is refused past ``--max-mcd`` dB.
+
+With ``--light`` the bundle keeps its vocoder and gains the new one as ``vocoder_light``
+(graph ``vocoder_light``): the engine loads both and the kiosk switches to the light one when
+it measures that generation is slower than real time (installation/composer.py).
 """
 
 from __future__ import annotations
@@ -17,13 +21,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import onnx
 
 from engine.bundle import Bundle
-from engine.manifest import MANIFEST_NAME
+from engine.manifest import MANIFEST_NAME, VOCODER_LIGHT
 from export.bundle import BundleWriter
 from export.errors import ExportError
 from export.graph_export import export_graph
@@ -48,6 +52,8 @@ class ReplaceOptions:
     max_mcd_db: float = DEFAULT_MAX_MCD_DB
     fp16: bool = True
     parity_tol: float = 1e-3
+    light: bool = False
+    """Add the generator as the bundle's light second vocoder instead of replacing its own."""
 
 
 @dataclass(frozen=True)
@@ -71,43 +77,49 @@ def replace_vocoder(options: ReplaceOptions) -> ReplaceReport:
     if source.generator is None:
         raise ExportError("--vocoder must be a HiFi-GAN generator (a checkpoint, a run directory "
                           "or 'universal'); Griffin-Lim is chosen at main.py export.")
-    old = manifest.vocoder
-    old_files = set(manifest.graphs[old.graph].files) if old.graph else set()
-    old_model = onnx.load(str(bundle.path(manifest.graphs[old.graph].file))) if old.graph else None
+    old = manifest.vocoder_light if options.light else manifest.vocoder
+    if options.light and manifest.vocoder.graph is None:
+        raise ExportError(f"{bundle_dir} plays Griffin-Lim; a light vocoder needs a HiFi-GAN "
+                          "bundle vocoder to stand in for.")
+    graph_name, key = (VOCODER_LIGHT, "vocoder_light") if options.light else (VOCODER, "vocoder")
+    compared = manifest.vocoder if options.light else old
+    old_files = set(manifest.graphs[old.graph].files) if old and old.graph else set()
+    old_model = (onnx.load(str(bundle.path(manifest.graphs[compared.graph].file)))
+                 if compared.graph else None)
     context = receptive_field_frames(source.generator, audio) + CONTEXT_MARGIN_FRAMES
     raw = json.loads((bundle_dir / MANIFEST_NAME).read_text(encoding="utf-8"))
     distance: tuple[float, float] | None = None
     with BundleWriter(out_dir) as writer:
         _stage_existing(bundle, writer, old_files)
-        exported = export_graph(vocoder_source(source.generator, audio), writer, options.fp16,
-                                options.parity_tol)
+        graph = replace(vocoder_source(source.generator, audio), name=graph_name)
+        exported = export_graph(graph, writer, options.fp16, options.parity_tol)
         if options.music is not None and old_model is not None:
             held = calibration_mels(Path(options.music), audio, manifest.mel_norm, split="test")
             new_model = onnx.load(str(writer.path(exported.spec.file)))
             distance = audio_distance(old_model, new_model, held[:options.check_clips], audio)
             if distance[0] > options.max_mcd_db:
                 raise ExportError(f"the new vocoder's audio is {distance[0]:.2f} dB MCD from "
-                                  f"{old.name}'s (limit {options.max_mcd_db:g} dB); train it "
+                                  f"{compared.name}'s (limit {options.max_mcd_db:g} dB); train it "
                                   "longer (main.py distill-vocoder --resume) or raise --max-mcd "
                                   "knowingly.")
-        raw["graphs"][VOCODER] = exported.spec.to_dict()
-        raw["vocoder"] = {"name": source.name, "graph": VOCODER, "context_frames": context,
-                          "config": source.config}
+        raw["graphs"][graph_name] = exported.spec.to_dict()
+        raw[key] = {"name": source.name, "graph": graph_name, "context_frames": context,
+                    "config": source.config}
         provenance = {key: (portable_path(value, writer.out_dir)
                             if key in ("source", "choice") and Path(str(value)).exists()
                             else value) for key, value in source.provenance.items()}
-        provenance["replaced"] = old.name
+        provenance["replaced"] = old.name if old else None
         if distance is not None:
             provenance["vs_replaced"] = {"mcd_db": distance[0], "mel_l1": distance[1],
                                          "clips": min(options.check_clips, len(held))}
-        raw.setdefault("provenance", {})["vocoder"] = provenance
-        raw.setdefault("licences", {})["vocoder"] = source.licence
+        raw.setdefault("provenance", {})[key] = provenance
+        raw.setdefault("licences", {})[key] = source.licence
         _commit(writer, raw)
-    reopened = Bundle.open(out_dir, verify=True).manifest.vocoder
-    if reopened.name != source.name or reopened.context_frames != context:
+    reopened = getattr(Bundle.open(out_dir, verify=True).manifest, key)
+    if reopened is None or reopened.name != source.name or reopened.context_frames != context:
         raise ExportError(f"the written bundle {out_dir} does not name the new vocoder; do not "
                           "ship it.")
-    return ReplaceReport(old.name, source.name, context, exported.report.weights,
+    return ReplaceReport(compared.name, source.name, context, exported.report.weights,
                          distance[0] if distance else None, distance[1] if distance else None)
 
 
@@ -125,9 +137,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-mcd", type=float, default=DEFAULT_MAX_MCD_DB,
                         help="refuse when the new audio is further than this from the old (dB)")
     parser.add_argument("--no-fp16", action="store_true", help="keep float32 weights")
+    parser.add_argument("--light", action="store_true",
+                        help="keep the bundle's vocoder and add this one as its light second "
+                             "vocoder (the kiosk switches to it when generation is too slow)")
     args = parser.parse_args(argv)
     options = ReplaceOptions(args.bundle, args.vocoder, args.out, args.music,
-                             max_mcd_db=args.max_mcd, fp16=not args.no_fp16)
+                             max_mcd_db=args.max_mcd, fp16=not args.no_fp16, light=args.light)
     try:
         report = replace_vocoder(options)
     except (ExportError, FileNotFoundError, ValueError) as error:
@@ -135,7 +150,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     measured = (f"; vs {report.previous}: MCD {report.mcd_db:.3f} dB, Mel L1 {report.mel_l1:.4f}"
                 if report.mcd_db is not None else "")
-    print(f"{args.out or args.bundle}: vocoder {report.previous} -> {report.name} "
+    verb = "+ light" if args.light else "->"
+    print(f"{args.out or args.bundle}: vocoder {report.previous} {verb} {report.name} "
           f"({report.weights} weights, context {report.context_frames} frames){measured}")
     return 0
 

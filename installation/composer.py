@@ -8,6 +8,11 @@ A sampling decoder's piece is streamed (engine.Piece.streamed): its Mel is gener
 block while the first blocks already play. The composer then sends the frames made so far
 (``mel_growing``) before each block, and the whole Mel (``mel_ready``) once the last frame is
 made; a Mel made at once goes out whole (``mel_ready``) before the first block, as always.
+
+A bundle with a light second vocoder (``export.replace_vocoder --light``): when a whole piece
+took longer to make than it lasts (slower than real time, so the pre-roll gate keeps visitors
+waiting), the composer switches the engine to the light vocoder for the next pieces and logs
+why (:func:`too_slow`).
 """
 
 from __future__ import annotations
@@ -30,6 +35,18 @@ if TYPE_CHECKING:  # the engine (onnxruntime) is imported when it is loaded, see
     from engine import Piece, Reading
 
 log = logging.getLogger(__name__)
+
+LIGHT_VOCODER_BELOW = 1.0
+"""Switch to the bundle's light vocoder when a piece is made slower than this × real time."""
+
+
+def too_slow(audio_seconds: float, generation_seconds: float,
+             threshold: float = LIGHT_VOCODER_BELOW) -> float | None:
+    """The generation rate (× real time) when it is below `threshold`, else None."""
+    if audio_seconds <= 0 or generation_seconds <= 0:
+        return None
+    rate = audio_seconds / generation_seconds
+    return rate if rate < threshold else None
 
 
 class EngineLike(Protocol):
@@ -263,9 +280,21 @@ class ComposerThread(QThread):
             raise
         writer.finish()
         audio = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
+        self._lighten_if_slow(engine, audio.size / piece.sample_rate, time.monotonic() - started)
         self.piece_ready.emit(ComposedPiece(request.painting_id, writer.id, audio,
                                             time.monotonic() - started, request.comment,
                                             request.feelings, piece.seed))
+
+    @staticmethod
+    def _lighten_if_slow(engine: EngineLike, audio_seconds: float, seconds: float) -> None:
+        light = getattr(engine, "light_vocoder_name", None)
+        if light is None or engine.vocoder_name == light:
+            return
+        rate = too_slow(audio_seconds, seconds)
+        if rate is not None and engine.use_light_vocoder(True):
+            log.warning("The last piece was made at %.2f× real time (below %.1f×): the next "
+                        "pieces play with the light vocoder %s instead of the full one.",
+                        rate, LIGHT_VOCODER_BELOW, light)
 
     def _show_mel(self, painting_id: int, piece_id: int, piece: Piece, logged: str,
                   shown: int) -> int:

@@ -105,3 +105,51 @@ def test_cli(tiny_bundle, generator_file, tmp_path, capsys):
     assert Bundle.open(copy, verify=True).manifest.vocoder.name == "hifigan-tiny-wide"
     assert main(["--bundle", str(copy), "--vocoder", str(tmp_path / "none")]) == 1
     assert "no HiFi-GAN generator" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def light_bundle(tiny_bundle, generator_file, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("light") / "bundle"
+    report = replace_vocoder(ReplaceOptions(tiny_bundle, generator_file[0], out, light=True))
+    assert (report.previous, report.name) == ("hifigan-tiny", "hifigan-tiny-wide")
+    return out
+
+
+def test_a_light_vocoder_joins_the_bundle_and_the_engine_switches_to_it(
+        tiny_bundle, light_bundle, generator_file, example_music):
+    manifest = Bundle.open(light_bundle, verify=True).manifest
+    assert manifest.vocoder.name == "hifigan-tiny"  # kept
+    assert manifest.vocoder_light.name == "hifigan-tiny-wide"
+    assert {"vocoder", "vocoder_light"} <= set(manifest.graphs)
+    assert Bundle.open(tiny_bundle).manifest.vocoder_light is None
+    reference = Engine.load(tiny_bundle, providers="cpu", warmup=False, intra_op_threads=1)
+    engine = Engine.load(light_bundle, providers="cpu", warmup=True, intra_op_threads=1)
+    audio = engine.audio
+    mel = log_mel(load_audio(sorted(example_music.glob("*.wav"))[1], audio), audio)[:, :64]
+    assert engine.vocoder_name == "hifigan-tiny" and engine.light_vocoder_name == "hifigan-tiny-wide"
+    np.testing.assert_array_equal(engine.vocode(mel), reference.vocode(mel))
+    assert engine.use_light_vocoder(True) and engine.vocoder_name == "hifigan-tiny-wide"
+    with torch.no_grad():
+        expected = generator_file[1](torch.from_numpy(mel)[None]).reshape(-1).numpy()
+    light = engine.vocode(mel)
+    assert np.abs(light - expected).max() < 2e-3
+    joined = np.concatenate(list(engine.vocode_stream(mel, chunk_frames=16)))
+    np.testing.assert_allclose(joined, light, atol=1e-4)  # with the light vocoder's own context
+    assert not engine.use_light_vocoder(False) and engine.vocoder_name == "hifigan-tiny"
+    assert not reference.use_light_vocoder(True)  # no light vocoder: nothing changes
+    assert reference.vocoder_name == "hifigan-tiny"
+
+
+def test_the_kiosk_switches_to_the_light_vocoder_only_when_slower_than_real_time(light_bundle,
+                                                                               caplog):
+    from installation.composer import ComposerThread, too_slow
+
+    assert too_slow(10.4, 12.0) == pytest.approx(10.4 / 12.0)
+    assert too_slow(10.4, 7.0) is None and too_slow(0.0, 1.0) is None
+    engine = Engine.load(light_bundle, providers="cpu", warmup=False, intra_op_threads=1)
+    ComposerThread._lighten_if_slow(engine, 10.4, 7.0)  # 1.5x real time: keep V1
+    assert engine.vocoder_name == "hifigan-tiny"
+    with caplog.at_level("WARNING"):
+        ComposerThread._lighten_if_slow(engine, 10.4, 13.0)  # 0.8x: switch, and say why
+    assert engine.vocoder_name == "hifigan-tiny-wide"
+    assert "0.80× real time" in caplog.text and "light vocoder hifigan-tiny-wide" in caplog.text
