@@ -27,6 +27,7 @@ from engine.manifest import (
     TEXT_ENCODER,
     DecoderSpec,
     Manifest,
+    VocoderSpec,
 )
 from engine.piece import Piece
 from engine.preprocess import preprocess_image
@@ -187,7 +188,7 @@ class Engine:
         return self._vocoder is not self._full_vocoder
 
     @property
-    def _vocoder_spec(self):
+    def _vocoder_spec(self) -> VocoderSpec:
         return (self.manifest.vocoder_light if self._vocoder is not self._full_vocoder
                 else self.manifest.vocoder)
 
