@@ -48,12 +48,13 @@ FIRST_CHUNK_FRAMES = 32
 """The first streamed block is half a block (≈ 0.37 s): its vocoder window is 46 frames with
 the context instead of 78, so the first sound comes about 190 ms sooner on a 2-core CPU."""
 
-MAX_CHUNK_FRAMES = 128
-"""Streamed blocks after the second double up to this size (≈ 1.5 s): 32, 64, 128, 128, …
-Larger blocks spend less vocoder work on context frames (engine.streaming.chunk_windows): a
-whole V1 piece vocodes 1 120 frames for its 896 instead of 1 288 with 64-frame blocks. 256 would
-save more (1 036) but a 3 s block arrives in one burst: in the headless demo with V1 on 2 cores
-(generating at 1.4× real time) it ran the buffer dry once."""
+MAX_CHUNK_FRAMES = DEFAULT_CHUNK_FRAMES
+"""Streamed blocks after the second may double up to this size (engine.streaming.chunk_windows).
+Larger blocks spend less vocoder work on context frames (a V1 piece vocodes 1 036 frames for its
+896 with 256, 1 120 with 128, 1 288 with 64), but they arrive in bursts: in a 10-minute soak
+with 128-frame blocks (generation at 1.1-1.4x real time beside the video camera) the buffer ran
+dry 3 times (7 blocks), where 20 minutes with 64-frame blocks had none. So the kiosk keeps
+64-frame blocks; `vocode_stream(max_chunk_frames=...)` and the benches can ask for more."""
 
 MEL_CHUNK_FRAMES = 16
 """Frames a sampling decoder generates at a time for a streamed piece (≈ 0.19 s of audio, ≈ 10 ms

@@ -79,11 +79,14 @@ def test_onnx_hifigan_stream_of_a_full_length_piece_in_default_chunks(engine):
     whole = engine.vocode(mel)
     blocks = list(engine.vocode_stream(mel))
     # the first block is half a chunk, so the first sound comes sooner (FIRST_CHUNK_FRAMES);
-    # then 64 frames, then doubling up to MAX_CHUNK_FRAMES (128)
+    # then 64-frame blocks (MAX_CHUNK_FRAMES: no growth in the kiosk)
     hop = engine.audio.hop_length
-    assert MAX_CHUNK_FRAMES == 128
-    assert [b.size // hop for b in blocks] == [FIRST_CHUNK_FRAMES, DEFAULT_CHUNK_FRAMES,
-                                               *[MAX_CHUNK_FRAMES] * 6, 32]
+    assert MAX_CHUNK_FRAMES == DEFAULT_CHUNK_FRAMES == 64
+    assert [b.size // hop for b in blocks] == [FIRST_CHUNK_FRAMES, *[DEFAULT_CHUNK_FRAMES] * 13,
+                                               32]
+    grown = list(engine.vocode_stream(mel, max_chunk_frames=128))
+    assert [b.size // hop for b in grown] == [32, 64, *[128] * 6, 32]
+    assert np.abs(np.concatenate(grown) - whole).max() < STREAM_ATOL
     assert np.abs(np.concatenate(blocks) - whole).max() < STREAM_ATOL
 
 
