@@ -48,13 +48,15 @@ _HELP = {
     "no_eager": "skip the PyTorch eager comparison (it needs torch and the checkpoint)",
     "threads": "onnxruntime intra-op threads (0: all cores)",
     "open_clip_config": "folder of extra open_clip model configs (JSON) for the eager column",
+    "vocoder": "which of the bundle's vocoders plays, as the kiosk's engine_vocoder: auto = the "
+    "light one when the full one would run on the CPU",
     "trt_cache": "TensorRT engine cache folder (default <bundle>/trt_cache); an empty one makes "
     "engine_load_s include the engine build",
 }
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from engine.engine import DEFAULT_CHUNK_FRAMES
+    from engine.engine import DEFAULT_CHUNK_FRAMES, VOCODER_CHOICES
 
     parser.epilog = EPILOG
     parser.formatter_class = _HelpFormatter
@@ -70,6 +72,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--open-clip-config", type=Path, action="append", default=[],
                         help=_HELP["open_clip_config"])
     parser.add_argument("--trt-cache", type=Path, default=None, help=_HELP["trt_cache"])
+    parser.add_argument("--vocoder", choices=VOCODER_CHOICES, default="auto",
+                        help=_HELP["vocoder"])
     parser.add_argument("--vocoders", type=Path, nargs="+", default=None, metavar="BUNDLE",
                         help="after the bench, compare --bundle's vocoder with these bundles' "
                         "(bench/vocoders.py: RTF on 1 and 2 threads, MCD vs --bundle's)")
@@ -93,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
     config = BenchConfig(bundle=args.bundle, repeats=2 if args.short else args.repeats,
                          providers=args.providers.split(",") if args.providers else None,
                          chunk_frames=args.chunk_frames, eager=not args.no_eager,
-                         threads=args.threads, cache_dir=args.trt_cache)
+                         threads=args.threads, cache_dir=args.trt_cache, vocoder=args.vocoder)
     try:
         with console.status(f"benchmarking {args.bundle} ({config.repeats} repeats)"):
             result = run_benchmark(config)

@@ -29,6 +29,8 @@ class BenchConfig:
     threads: int = 0
     cache_dir: Path | None = None
     """TensorRT engine cache (default ``<bundle>/trt_cache``); an empty one times the build."""
+    vocoder: str = "auto"
+    """Which of the bundle's vocoders plays (engine.engine.VOCODER_CHOICES), as in the kiosk."""
 
 
 def _summaries(timings: dict[str, list[float]]) -> dict[str, Summary]:
@@ -41,7 +43,8 @@ def run_benchmark(config: BenchConfig) -> BenchResult:
     with PeakRSS() as engine_rss:
         loading = time.perf_counter()
         engine = Engine.load(config.bundle, providers=config.providers,
-                             intra_op_threads=config.threads, cache_dir=config.cache_dir)
+                             intra_op_threads=config.threads, cache_dir=config.cache_dir,
+                             vocoder=config.vocoder)
         load_seconds = time.perf_counter() - loading
         engine_timings = time_engine(engine, frame, COMMENT, config.repeats,
                                      config.chunk_frames)
@@ -79,7 +82,11 @@ def run_benchmark(config: BenchConfig) -> BenchResult:
         if pipeline is not None:
             from bench.agreement import FP32_TARGET, max_abs_differences
 
+            playing = engine.vocoder_name
+            engine.choose_vocoder("full")  # eager has the full vocoder's weights only
             result.differences = max_abs_differences(engine, pipeline, frame, prompt)
+            if playing != engine.vocoder_name:
+                result.facts["eager_vocoder"] = f"{engine.vocoder_name} (the engine played {playing})"
             worst = max(result.differences.values())
             result.facts[f"max_abs_diff_vs_eager (fp32 target {FP32_TARGET:g})"] = f"{worst:.1e}"
             result.facts["eager_peak_rss_mb"] = round(eager_rss.peak_mb, 1)

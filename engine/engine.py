@@ -31,7 +31,7 @@ from engine.manifest import (
 )
 from engine.piece import Piece
 from engine.preprocess import preprocess_image
-from engine.providers import resolve_providers
+from engine.providers import CPU, resolve_providers
 from engine.reading import COMMENT_POLICY, Reading, art_commentary, prompt_feelings
 from engine.session import GraphSession, SessionSettings
 from engine.streaming import stream_vocode
@@ -55,6 +55,14 @@ Larger blocks spend less vocoder work on context frames (a V1 piece vocodes 1 03
 with 128-frame blocks (generation at 1.1-1.4x real time beside the video camera) the buffer ran
 dry 3 times (7 blocks), where 20 minutes with 64-frame blocks had none. So the kiosk keeps
 64-frame blocks; `vocode_stream(max_chunk_frames=...)` and the benches can ask for more."""
+
+AUTO_VOCODER, FULL_VOCODER, LIGHT_VOCODER = "auto", "full", "light"
+VOCODER_CHOICES = (AUTO_VOCODER, FULL_VOCODER, LIGHT_VOCODER)
+"""Which of a bundle's vocoders plays (``Engine.load(vocoder=...)``, the kiosk's
+``engine_vocoder``): ``full`` the manifest's ``vocoder``; ``light`` its ``vocoder_light`` (the
+full one where the bundle has none); ``auto`` the light one when the full one would run on the
+CPU, the full one on a GPU. On the 2-core CPU the light vocoder streams a piece 6.7× faster than
+real time and V1 1.7× (README "The light vocoder"); a GPU runs V1 far faster than that."""
 
 MEL_CHUNK_FRAMES = 16
 """Frames a sampling decoder generates at a time for a streamed piece (≈ 0.19 s of audio, ≈ 10 ms
@@ -96,13 +104,17 @@ class Engine:
     @classmethod
     def load(cls, bundle_dir: str | Path, providers: Sequence[str] | str | None = None, *,
              verify: bool = True, warmup: bool = True, intra_op_threads: int = 0,
-             cache_dir: str | Path | None = None) -> Engine:
+             cache_dir: str | Path | None = None, vocoder: str = AUTO_VOCODER) -> Engine:
         """Opens and hash-checks a bundle, starts one session per graph, and warms them up.
 
         `providers` overrides the TensorRT → CUDA → CPU order (names or ``tensorrt``/``cuda``/
         ``cpu``); unavailable ones fall back with a log line. TensorRT engines are cached in
-        `cache_dir` (default ``<bundle>/trt_cache``).
+        `cache_dir` (default ``<bundle>/trt_cache``). `vocoder` picks which of the bundle's
+        vocoders plays (``VOCODER_CHOICES``; :meth:`choose_vocoder`).
         """
+        if vocoder not in VOCODER_CHOICES:
+            raise EngineError(f"Unknown vocoder choice {vocoder!r}; use one of "
+                              f"{', '.join(VOCODER_CHOICES)}.")
         bundle = Bundle.open(bundle_dir, verify=verify)
         manifest = bundle.manifest
         settings = SessionSettings(
@@ -121,11 +133,11 @@ class Engine:
         }
         tokenizers = {name: load_tokenizer(bundle.path(spec.file), spec)
                       for name, spec in manifest.tokenizers.items()}
-        vocoder: Vocoder
+        full_vocoder: Vocoder
         if manifest.vocoder.graph is None:
-            vocoder = GriffinLimVocoder(manifest.audio)
+            full_vocoder = GriffinLimVocoder(manifest.audio)
         else:
-            vocoder = OnnxVocoder(manifest.vocoder.name, sessions[manifest.vocoder.graph])
+            full_vocoder = OnnxVocoder(manifest.vocoder.name, sessions[manifest.vocoder.graph])
         light = manifest.vocoder_light
         light_vocoder = (OnnxVocoder(light.name, sessions[light.graph])
                          if light is not None and light.graph is not None else None)
@@ -136,9 +148,10 @@ class Engine:
         vocabulary = None
         if manifest.commentary is not None:
             vocabulary = Vocabulary.load(bundle.path(manifest.commentary.vocabulary))
-        engine = cls(bundle, sessions, tokenizers, vocoder, index, vocabulary, light_vocoder)
+        engine = cls(bundle, sessions, tokenizers, full_vocoder, index, vocabulary, light_vocoder)
         logger.info("engine ready: %s", ", ".join(f"{g}={p[0]}" for g, p in
                                                  engine.providers.items()))
+        engine.choose_vocoder(vocoder)
         if warmup:
             engine.warmup()
         return engine
@@ -180,6 +193,26 @@ class Engine:
     def light_vocoder_name(self) -> str | None:
         """The bundle's lighter second vocoder (manifest ``vocoder_light``), None without one."""
         return None if self._light_vocoder is None else self.manifest.vocoder_light.name
+
+    def choose_vocoder(self, choice: str = AUTO_VOCODER) -> str:
+        """Plays the vocoder `choice` names (``VOCODER_CHOICES``) and returns the name of the one
+        that plays. ``auto``: the light one where the bundle has one and its full vocoder runs
+        on the CPU provider (it is then the cost that limits real time), else the full one."""
+        if choice not in VOCODER_CHOICES:
+            raise EngineError(f"Unknown vocoder choice {choice!r}; use one of "
+                              f"{', '.join(VOCODER_CHOICES)}.")
+        on_cpu = (self.manifest.vocoder.graph is not None
+                  and self._sessions[self.manifest.vocoder.graph].providers[0] == CPU)
+        light = choice == LIGHT_VOCODER or (choice == AUTO_VOCODER and on_cpu)
+        if choice == LIGHT_VOCODER and self._light_vocoder is None:
+            logger.warning("vocoder 'light' asked for, but this bundle has no light vocoder; "
+                           "%s plays.", self.manifest.vocoder.name)
+        self.use_light_vocoder(light)
+        if self._light_vocoder is not None:
+            logger.info("vocoder: %s (%s; the bundle also has %s)", self.vocoder_name, choice,
+                        self.light_vocoder_name if self.vocoder_name != self.light_vocoder_name
+                        else self.manifest.vocoder.name)
+        return self.vocoder_name
 
     def use_light_vocoder(self, light: bool = True) -> bool:
         """Plays the next pieces with the light vocoder (or the full one again); returns whether

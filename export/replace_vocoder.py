@@ -66,6 +66,31 @@ class ReplaceReport:
     mel_l1: float | None
 
 
+PROVENANCE_PATHS = ("checkpoint", "training_data")
+"""Top-level provenance entries that are paths (relative to the bundle directory)."""
+VOCODER_PROVENANCE_PATHS = ("source", "choice")
+"""The same inside a vocoder's provenance, where they are paths at all (``universal`` is not)."""
+
+
+def rebase_provenance(provenance: dict, old_dir: Path, new_dir: Path) -> dict:
+    """`provenance` of a bundle in `old_dir` for its copy in `new_dir`: every relative path that
+    names an existing file from `old_dir` names it again from `new_dir` (the eager bench and
+    the exporters find the training run through them)."""
+    def moved(value):
+        if not isinstance(value, str) or not value or Path(value).is_absolute():
+            return value
+        found = Path(old_dir) / value
+        return portable_path(found, new_dir) if found.exists() else value
+
+    rebased = {key: moved(value) if key in PROVENANCE_PATHS else value
+               for key, value in provenance.items()}
+    for key in ("vocoder", "vocoder_light"):
+        if isinstance(rebased.get(key), dict):
+            rebased[key] = {name: moved(value) if name in VOCODER_PROVENANCE_PATHS else value
+                            for name, value in rebased[key].items()}
+    return rebased
+
+
 def replace_vocoder(options: ReplaceOptions) -> ReplaceReport:
     """Writes `options.bundle` with the new vocoder to `options.out` (default: in place)."""
     bundle_dir = Path(options.bundle)
@@ -88,6 +113,8 @@ def replace_vocoder(options: ReplaceOptions) -> ReplaceReport:
                  if compared.graph else None)
     context = receptive_field_frames(source.generator, audio) + CONTEXT_MARGIN_FRAMES
     raw = json.loads((bundle_dir / MANIFEST_NAME).read_text(encoding="utf-8"))
+    if out_dir.resolve() != bundle_dir.resolve():
+        raw["provenance"] = rebase_provenance(raw.get("provenance", {}), bundle_dir, out_dir)
     distance: tuple[float, float] | None = None
     with BundleWriter(out_dir) as writer:
         _stage_existing(bundle, writer, old_files)

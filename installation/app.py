@@ -98,7 +98,7 @@ def engine_factory(config: KioskConfig) -> Callable[[], object]:
             raise RuntimeError(f"The music engine cannot be imported ({error})") from None
         if not (bundle / "manifest.json").is_file():
             raise RuntimeError(f"No model bundle in {shown}; pass --bundle or export one")
-        return Engine.load(bundle, providers=providers)
+        return Engine.load(bundle, providers=providers, vocoder=config.engine_vocoder)
 
     return load
 

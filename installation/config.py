@@ -125,6 +125,10 @@ class WatchdogConfig:
                               f"{high:g} seconds, not {self.freeze_seconds:g}.")
 
 
+VOCODER_CHOICES = ("auto", "full", "light")
+"""engine.engine.VOCODER_CHOICES, kept here so that reading a config needs no engine."""
+
+
 @dataclass(frozen=True)
 class KioskConfig:
     camera: CameraConfig = field(default_factory=CameraConfig)
@@ -143,6 +147,9 @@ class KioskConfig:
     the picture holds the camera view and any visitor's comment. Off: it is refused then."""
     engine_providers: list[str] = field(default_factory=list)
     """ONNX Runtime providers in order of preference; empty = the engine's default."""
+    engine_vocoder: str = "auto"
+    """Which of the bundle's vocoders plays (engine.engine.VOCODER_CHOICES): ``auto`` the light one
+    when the full one would run on the CPU, ``full``, or ``light``."""
     engine_retry_s: float = 30.0
     seed: int | None = None
     """Draw every piece with this sampling seed (one from the log's "Painting N seed S"), so a
@@ -150,6 +157,9 @@ class KioskConfig:
     variation. Only a sampling (``tokens``) bundle uses it."""
 
     def __post_init__(self) -> None:
+        if self.engine_vocoder not in VOCODER_CHOICES:
+            raise ConfigError(f"Setting 'engine_vocoder' must be one of "
+                              f"{', '.join(VOCODER_CHOICES)}, not {self.engine_vocoder!r}.")
         if self.seed is not None and self.seed < 0:
             raise ConfigError(f"Setting 'seed' must be 0 or more, not {self.seed}; copy it "
                               "from a 'Painting N seed S' line of the kiosk log.")

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from core.mel import load_audio, log_mel
-from engine import Engine
+from engine import Engine, EngineError
 from engine.bundle import Bundle
 from export.errors import ExportError
 from export.replace_vocoder import ReplaceOptions, main, replace_vocoder
@@ -122,8 +122,15 @@ def test_a_light_vocoder_joins_the_bundle_and_the_engine_switches_to_it(
     assert manifest.vocoder_light.name == "hifigan-tiny-wide"
     assert {"vocoder", "vocoder_light"} <= set(manifest.graphs)
     assert Bundle.open(tiny_bundle).manifest.vocoder_light is None
+    # the copy's provenance still finds the training run (relative to the new folder)
+    copied = Bundle.open(light_bundle)
+    assert copied.provenance_path(manifest.provenance["checkpoint"]).is_file()
+    assert (copied.provenance_path(manifest.provenance["checkpoint"]).resolve()
+            == Bundle.open(tiny_bundle).provenance_path(
+                Bundle.open(tiny_bundle).manifest.provenance["checkpoint"]).resolve())
     reference = Engine.load(tiny_bundle, providers="cpu", warmup=False, intra_op_threads=1)
-    engine = Engine.load(light_bundle, providers="cpu", warmup=True, intra_op_threads=1)
+    engine = Engine.load(light_bundle, providers="cpu", warmup=True, intra_op_threads=1,
+                         vocoder="full")
     audio = engine.audio
     mel = log_mel(load_audio(sorted(example_music.glob("*.wav"))[1], audio), audio)[:, :64]
     assert engine.vocoder_name == "hifigan-tiny" and engine.light_vocoder_name == "hifigan-tiny-wide"
@@ -146,10 +153,49 @@ def test_the_kiosk_switches_to_the_light_vocoder_only_when_slower_than_real_time
 
     assert too_slow(10.4, 12.0) == pytest.approx(10.4 / 12.0)
     assert too_slow(10.4, 7.0) is None and too_slow(0.0, 1.0) is None
-    engine = Engine.load(light_bundle, providers="cpu", warmup=False, intra_op_threads=1)
+    engine = Engine.load(light_bundle, providers="cpu", warmup=False, intra_op_threads=1,
+                         vocoder="full")
     ComposerThread._lighten_if_slow(engine, 10.4, 7.0)  # 1.5x real time: keep V1
     assert engine.vocoder_name == "hifigan-tiny"
     with caplog.at_level("WARNING"):
         ComposerThread._lighten_if_slow(engine, 10.4, 13.0)  # 0.8x: switch, and say why
     assert engine.vocoder_name == "hifigan-tiny-wide"
     assert "0.80× real time" in caplog.text and "light vocoder hifigan-tiny-wide" in caplog.text
+
+
+def test_on_the_cpu_the_light_vocoder_plays_unless_the_full_one_is_asked_for(
+        tiny_bundle, light_bundle, caplog):
+    def loaded(bundle, choice=None):
+        kwargs = {} if choice is None else {"vocoder": choice}
+        return Engine.load(bundle, providers="cpu", warmup=False, intra_op_threads=1, **kwargs)
+
+    with caplog.at_level("INFO", logger="engine.engine"):
+        assert loaded(light_bundle).vocoder_name == "hifigan-tiny-wide"  # auto, on the CPU
+    assert "vocoder: hifigan-tiny-wide (auto; the bundle also has hifigan-tiny)" in caplog.text
+    assert loaded(light_bundle, "full").vocoder_name == "hifigan-tiny"
+    assert loaded(light_bundle, "light").vocoder_name == "hifigan-tiny-wide"
+    engine = loaded(light_bundle, "full")
+    assert engine.choose_vocoder("auto") == "hifigan-tiny-wide"
+    assert engine.choose_vocoder("full") == "hifigan-tiny"
+    # a bundle with one vocoder plays it whatever is asked, and says so for "light"
+    with caplog.at_level("WARNING"):
+        assert loaded(tiny_bundle, "light").vocoder_name == "hifigan-tiny"
+    assert "no light vocoder" in caplog.text
+    assert loaded(tiny_bundle).vocoder_name == "hifigan-tiny"
+    with pytest.raises(EngineError, match="use one of auto, full, light"):
+        loaded(light_bundle, "fast")
+    with pytest.raises(EngineError, match="use one of auto, full, light"):
+        engine.choose_vocoder("Light")
+
+
+def test_the_bench_plays_what_the_kiosk_plays_and_checks_eager_on_the_full_vocoder(light_bundle):
+    from bench.runner import BenchConfig, run_benchmark
+
+    light = run_benchmark(BenchConfig(light_bundle, repeats=1, providers=["cpu"]))
+    assert light.facts["vocoder"] == "hifigan-tiny-wide"
+    # eager holds the full vocoder's weights: the agreement is measured on that one, and said
+    assert light.facts["eager_vocoder"] == "hifigan-tiny (the engine played hifigan-tiny-wide)"
+    assert max(light.differences.values()) < 5e-3
+    full = run_benchmark(BenchConfig(light_bundle, repeats=1, providers=["cpu"], eager=False,
+                                     vocoder="full"))
+    assert full.facts["vocoder"] == "hifigan-tiny" and "eager_vocoder" not in full.facts

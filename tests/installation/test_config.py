@@ -53,6 +53,7 @@ def test_settings_are_read_and_typed(tmp_path):
     ("seed = 12.5\n", "'seed' must be a whole number"),
     ("seed = \"lucky\"\n", "'seed' must be a number"),
     ("seed = -3\n", "'seed' must be 0 or more"),
+    ("engine_vocoder = \"fast\"\n", "'engine_vocoder' must be one of auto, full, light"),
 ])
 def test_bad_files_are_refused_in_one_sentence(tmp_path, text, message):
     path = tmp_path / "bad.toml"
@@ -66,6 +67,16 @@ def test_a_seed_can_be_pinned_and_is_unset_by_default(tmp_path):
     path = tmp_path / "k.toml"
     path.write_text("seed = 1234\n", encoding="utf-8")
     assert load_config(path).seed == 1234
+
+
+def test_the_vocoder_choice_is_the_engines_and_auto_by_default(tmp_path):
+    from engine.engine import VOCODER_CHOICES
+    from installation.config import VOCODER_CHOICES as CONFIG_CHOICES
+
+    assert CONFIG_CHOICES == VOCODER_CHOICES and KioskConfig().engine_vocoder == "auto"
+    path = tmp_path / "k.toml"
+    path.write_text('engine_vocoder = "full"\n', encoding="utf-8")
+    assert load_config(path).engine_vocoder == "full"
 
 
 def test_missing_file(tmp_path):

@@ -103,6 +103,9 @@ def test_distillation_brings_the_student_closer_to_the_teacher(music, teacher_fi
     first, last = result.scores[0], result.scores[-1]
     assert (first.step, last.step) == (0, 30)
     assert last.mcd_db < first.mcd_db
+    assert np.isfinite(last.buzz_db)  # the check measures the frame-rate buzz too
+    logged = [json.loads(line) for line in (run / "losses.jsonl").read_text().splitlines()]
+    assert "line" not in logged[0] and all("line" in row for row in logged[20:])
     report = json.loads((run / "distill_report.json").read_text())
     assert report["student"] == "tiny" and len(report["scores"]) == 2
     assert (run / "distill_curve.png").stat().st_size > 0
@@ -142,6 +145,8 @@ def test_the_cli_checks_numbers_and_reports(music, teacher_file, tmp_path, capsy
             "--no-progress", "--pool-windows", "4", "--batch-size", "2"]
     assert cli_main([*base, "--run-dir", str(tmp_path / "a"), "--batch-size", "0"]) == 2
     assert "--batch-size must be positive" in capsys.readouterr().err
+    assert cli_main([*base, "--run-dir", str(tmp_path / "a"), "--line-weight", "-1"]) == 2
+    assert "--line-weight must be 0 or more" in capsys.readouterr().err
     assert cli_main([*base, "--run-dir", str(tmp_path / "b"), "--max-steps", "1",
                      "--local-steps", "0"]) == 0
     out = capsys.readouterr().out

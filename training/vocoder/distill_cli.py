@@ -38,6 +38,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--local-steps", type=int, default=defaults.local_steps,
                         help="stage-wise steps (each residual block fitted to the teacher's "
                              "MRF on the teacher's stage inputs) before the end-to-end loss")
+    parser.add_argument("--line-weight", type=float, default=defaults.line_weight,
+                        help="weight of the frame-rate line term against the buzz of pruned "
+                             "MRF branches (0: off)")
     parser.add_argument("--checkpoint-every", type=int, default=defaults.checkpoint_every)
     parser.add_argument("--num-threads", type=int, default=None,
                         help="PyTorch CPU threads (default: PyTorch's choice)")
@@ -57,11 +60,15 @@ def run(args: argparse.Namespace) -> int:
     if not args.learning_rate > 0:
         print(f"error: --lr must be positive (got {args.learning_rate}).", file=sys.stderr)
         return 2
+    if not args.line_weight >= 0:
+        print(f"error: --line-weight must be 0 or more (got {args.line_weight}).",
+              file=sys.stderr)
+        return 2
     options = DistillOptions(music=args.music, run_dir=args.run_dir, student=args.student,
                              teacher=args.teacher, max_steps=args.max_steps,
                              max_seconds=args.max_seconds, batch_size=args.batch_size,
                              pool_windows=args.pool_windows, learning_rate=args.learning_rate,
-                             local_steps=args.local_steps,
+                             local_steps=args.local_steps, line_weight=args.line_weight,
                              checkpoint_every=args.checkpoint_every, seed=args.seed,
                              num_threads=args.num_threads, resume=args.resume,
                              progress=not args.no_progress)
@@ -74,7 +81,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"{result.checkpoint_dir}: step {result.step}, student {result.student_parameters / 1e6:.2f} M "
           f"parameters (teacher {result.teacher_parameters / 1e6:.2f} M); held-out MCD to the "
           f"teacher {first.mcd_db:.3f} dB at step {first.step} -> {last.mcd_db:.3f} dB at step "
-          f"{last.step} (Mel L1 {first.mel_l1:.4f} -> {last.mel_l1:.4f})")
+          f"{last.step} (Mel L1 {first.mel_l1:.4f} -> {last.mel_l1:.4f})"
+          + ("" if last.buzz_db is None else f"; frame-rate buzz {last.buzz_db:.1f} dB"))
     return 0
 
 

@@ -114,3 +114,24 @@ def multi_resolution_stft_loss(target: torch.Tensor, generated: torch.Tensor,
         log_magnitude = F.l1_loss(torch.log(spectra[1]), torch.log(spectra[0]))
         loss = loss + convergence + log_magnitude
     return loss / len(resolutions)
+
+
+
+def frame_periodic(audio: torch.Tensor, hop: int) -> torch.Tensor:
+    """The part of each waveform [B, N] or [B, 1, N] that repeats exactly every `hop` samples:
+    the mean over its whole frames of the frame-folded signal, [B, hop]."""
+    wave = audio.reshape(audio.shape[0], -1)
+    frames = wave.shape[1] // hop
+    return wave[:, :frames * hop].reshape(wave.shape[0], frames, hop).mean(dim=1)
+
+
+def frame_periodic_loss(target: torch.Tensor, generated: torch.Tensor, hop: int) -> torch.Tensor:
+    """L1 between the frame-periodic parts (:func:`frame_periodic`) of two waveforms.
+
+    The frame-folded mean is a comb filter on the harmonics of the frame rate ``sample_rate /
+    hop``, where an upsampling generator's tonal artifact sits (training.evaluation.frame_buzz;
+    Pons et al., ICASSP 2021). A waveform L1 sees the same samples, but among everything else
+    the student gets wrong; this term weighs only the repeating pattern.
+    """
+    return F.l1_loss(frame_periodic(generated, hop), frame_periodic(target, hop))
+
