@@ -14,6 +14,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from core.audio_config import DEFAULT_AUDIO
 from training.vocoder.checkpoint import atomic_save_tensors
 from training.vocoder.config import TINY, V1, V1_K3, get_config
 from training.vocoder.distill import (
@@ -156,3 +157,25 @@ def test_the_cli_checks_numbers_and_reports(music, teacher_file, tmp_path, capsy
     assert "not a folder" in capsys.readouterr().err
     assert np.isfinite(json.loads((tmp_path / "b" / "distill_report.json").read_text())
                        ["scores"][-1]["mcd_db"])
+
+
+def test_a_run_ships_as_a_float16_generator_the_exporter_loads(music, teacher_file, tmp_path,
+                                                               capsys):
+    from export.vocoder import load_vocoder
+    from training.vocoder.ship import main as ship_main
+
+    run = tmp_path / "run"
+    distill(_options(music, teacher_file, run, max_steps=2))
+    assert ship_main(["--run-dir", str(tmp_path / "none"), "--out", str(tmp_path / "x")]) == 1
+    assert "distill-vocoder first" in capsys.readouterr().err
+    assert ship_main(["--run-dir", str(run), "--out", str(tmp_path / "shipped")]) == 0
+    assert "step 2" in capsys.readouterr().out
+    stored = load_file(str(tmp_path / "shipped" / "generator.safetensors"))
+    assert all(value.dtype == torch.float16 for value in stored.values())
+    sidecar = json.loads((tmp_path / "shipped" / "generator.json").read_text())
+    assert "MIT" in sidecar["licence"] and "step-2" in sidecar["stored"]
+    source = load_vocoder(tmp_path / "shipped", DEFAULT_AUDIO)
+    original = load_generator(run / "checkpoints" / "generator.safetensors")
+    mel = torch.randn(1, 80, 8)
+    with torch.no_grad():
+        torch.testing.assert_close(source.generator(mel), original(mel), atol=2e-2, rtol=0)
