@@ -32,6 +32,10 @@ half of its audio's energy on one held-out window repeated exactly every hop (V1
 folded into hop-long frames and averaged: a comb on exactly those harmonics); the check reports
 the student's buzz beside its MCD. Its weight λ_line = 2 000 took the buzz from 18 to 7 dB in
 100 steps (100: 17 dB; 500: 13 dB); a log-magnitude L1 on those STFT bins did not move it.
+The student stays thinner in the bass than V1 (its lowest Mel bands 0.2-0.5 nats under the
+input's where V1's are within 0.25): its kernel-3 blocks see too little of a 30-120 Hz period.
+Weighting the lowest 16 bands' Mel L1 once more (×90) halved that gap in 200 steps but brought
+the buzz back on test clips (11.8 → 13.8 dB, pitch-class entropy 1.72 → 1.30), so it is not a term here.
 
 There is no discriminator. The teacher's audio is a deterministic function of the Mel, so
 regressing onto it does not average over phases the way regressing onto recordings would.
