@@ -71,16 +71,16 @@ def test_train_and_export_use_the_token_decoder_by_default(tmp_path):
     assert "--repeat" not in calls[1]
 
 
-def test_the_distill_stage_distils_from_the_bundles_teacher_and_replaces_its_vocoder(tmp_path):
+def test_the_distill_stage_distils_from_the_bundles_teacher_and_adds_a_light_vocoder(tmp_path):
     code, calls = run_recipe(tmp_path, STAGES="distill", DISTILL_SECONDS="60")
     assert code == 0
     distil, replace = calls
     runs, data = tmp_path / "runs", tmp_path / "data"
     assert distil.startswith(f"main.py distill-vocoder --music {data}/dataset-topk "
                              f"--run-dir {runs}/vocoder-k3 --teacher universal ")
-    assert "--resume" not in distil and distil.endswith("--max-steps 3000 --max-seconds 60")
+    assert "--resume" not in distil and distil.endswith("--max-steps 4500 --max-seconds 60")
     assert replace == (f"-m export.replace_vocoder --bundle assets/bundle --vocoder "
-                       f"{runs}/vocoder-k3 --music {data}/dataset-topk")
+                       f"{runs}/vocoder-k3 --music {data}/dataset-topk --light")
     # a fine-tuned V1 is the teacher when there is one, and a started run resumes
     (runs / "vocoder" / "checkpoints").mkdir(parents=True)
     (runs / "vocoder" / "checkpoints" / "generator.safetensors").write_bytes(b"")
