@@ -61,7 +61,7 @@ VOCODER_CHOICES = (AUTO_VOCODER, FULL_VOCODER, LIGHT_VOCODER)
 """Which of a bundle's vocoders plays (``Engine.load(vocoder=...)``, the kiosk's
 ``engine_vocoder``): ``full`` the manifest's ``vocoder``; ``light`` its ``vocoder_light`` (the
 full one where the bundle has none); ``auto`` the light one when the full one would run on the
-CPU, the full one on a GPU. On the 2-core CPU the light vocoder streams a piece 6.7× faster than
+CPU, the full one on a GPU. On the 2-core CPU the light vocoder streams a piece 7.1× faster than
 real time and V1 1.7× (README "The light vocoder"); a GPU runs V1 far faster than that."""
 
 MEL_CHUNK_FRAMES = 16

@@ -7,6 +7,9 @@
 - Mel-spectrogram loss, eq. (3), weighted by λ_mel = 45: L1 between log-Mels of real and
   generated audio, computed by :class:`TorchLogMel`, a differentiable copy of
   :func:`core.mel.log_mel` (same padding, window, filter bank and log floor).
+- For distillation (training/vocoder/distill.py): :func:`multi_resolution_stft_loss` (Parallel
+  WaveGAN eqs. (4)–(6)) and :func:`frame_periodic_loss` (the frame-rate buzz of a pruned
+  generator).
 """
 
 from __future__ import annotations
@@ -116,7 +119,6 @@ def multi_resolution_stft_loss(target: torch.Tensor, generated: torch.Tensor,
     return loss / len(resolutions)
 
 
-
 def frame_periodic(audio: torch.Tensor, hop: int) -> torch.Tensor:
     """The part of each waveform [B, N] or [B, 1, N] that repeats exactly every `hop` samples:
     the mean over its whole frames of the frame-folded signal, [B, hop]."""
@@ -134,4 +136,3 @@ def frame_periodic_loss(target: torch.Tensor, generated: torch.Tensor, hop: int)
     the student gets wrong; this term weighs only the repeating pattern.
     """
     return F.l1_loss(frame_periodic(generated, hop), frame_periodic(target, hop))
-
