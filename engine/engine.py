@@ -409,6 +409,18 @@ class Engine:
                               f"{len(spec.tempo_bpm)} tempo classes; re-export the bundle.")
         return float(spec.tempo_bpm[int(np.argmax(outputs[1]))])
 
+    def _palette_of(self, spec: DecoderSpec, outputs: list[np.ndarray]) -> np.ndarray:
+        """The palette head's log q(c | image) [1, codebook_size] from the decoder graph."""
+        names = [t.name for t in self.manifest.graphs[DECODER].outputs]
+        if "palette" not in names:
+            raise EngineError("the manifest's palette prior needs the decoder graph's palette "
+                              "output; re-export the bundle.")
+        palette = np.asarray(outputs[names.index("palette")], dtype=np.float32)
+        if palette.size != spec.codebook_size:
+            raise EngineError(f"the decoder graph's palette has {palette.size} values for "
+                              f"{spec.codebook_size} codes; re-export the bundle.")
+        return palette.reshape(1, -1)
+
     def _sample_chunks(self, spec: DecoderSpec, outputs: list[np.ndarray], seed: int,
                        chunk_frames: int) -> Iterator[np.ndarray]:
         """Natural-log Mel chunks, one run of the step graph per frame: the previous frame's
@@ -438,9 +450,13 @@ class Engine:
                                   "the bundle.")
             lag = lag_frames(self._tempo_of(spec, outputs), spec.repeat_beats, self.audio)
             feeds["repeat"] = np.asarray(spec.repeat, dtype=np.float32)
+        if spec.palette > 0:
+            feeds["palette"] = self._palette_of(spec, outputs)
+            feeds["palette_strength"] = np.asarray([spec.palette], dtype=np.float32)
         missing = set(step.input_names) - set(feeds) - {"noise", "beat", "lagged_codes"}
         if (missing or (clock is None) == ("beat" in step.input_names)
-                or spec.repeats != ("lagged_codes" in step.input_names)):
+                or spec.repeats != ("lagged_codes" in step.input_names)
+                or (spec.palette > 0) != ("palette" in step.input_names)):
             raise EngineError(f"the step graph's inputs {step.input_names} do not match the "
                               "manifest's decoder section; re-export the bundle.")
         for start in range(0, spec.frames, chunk_frames):

@@ -266,7 +266,11 @@ class DecoderSpec:
     With ``repeat`` (one strength per stage) the step graph also takes ``lagged_codes``
     [1, ``stages``], the codes chosen ``repeat_beats`` beats earlier at the predicted tempo where
     they were new then (``codebook_size`` elsewhere; core.beat.onset_lagged, lag_frames), and the
-    ``repeat`` strengths: the repetition prior of TokenMelDecoder.step."""
+    ``repeat`` strengths: the repetition prior of TokenMelDecoder.step.
+
+    With ``palette`` > 0 the decoder graph also returns ``palette`` [1, ``codebook_size``], the
+    palette head's log q(c | image), and the step graph takes it with ``palette_strength`` [1]
+    (= ``palette``): the palette prior of TokenMelDecoder.step."""
 
     kind: str = BILSTM
     frames: int = 896
@@ -281,6 +285,7 @@ class DecoderSpec:
     beat_features: int = 0
     repeat: tuple[float, ...] = ()
     repeat_beats: float = 0.0
+    palette: float = 0.0
 
     @property
     def repeats(self) -> bool:
@@ -319,7 +324,8 @@ class DecoderSpec:
                    tempo_bpm=tuple(float(t) for t in values.get("tempo_bpm", ())),
                    beat_features=int(values.get("beat_features", 0)),
                    repeat=tuple(float(k) for k in values.get("repeat", ())),
-                   repeat_beats=float(values.get("repeat_beats", 0.0)))
+                   repeat_beats=float(values.get("repeat_beats", 0.0)),
+                   palette=float(values.get("palette", 0.0)))
 
 
 def _optional(values: dict | None, cls):

@@ -49,6 +49,9 @@ _HELP = {
               "--repeat-beats beats earlier gets that much more log-weight, so pieces repeat "
               "at the beat; default: none",
     "repeat_beats": "lag of the repetition prior in beats of the predicted tempo (default 1)",
+    "palette": "token decoder with a palette head (python -m training.palette_head) only: "
+               "strength λ of the palette prior, stage 1 samples from p^(1/T)·q(c|image)^λ so "
+               "the painting weights which sounds a piece draws from (e.g. 1.0); default 0: none",
 }
 
 
@@ -74,6 +77,7 @@ _guidance = _numbers_in("the guidance scale", "2.0", 0.0, 10.0, single=True)
 _temperatures = _numbers_in("temperatures", "1.0,0.9", 0.05, 5.0)
 _repeat = _numbers_in("repetition strengths", "6,4", 0.0, 20.0)
 _beats = _numbers_in("the lag in beats", "2", 0.25, 16.0, single=True)
+_palette = _numbers_in("the palette strength", "1.0", 0.0, 10.0, single=True)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -95,6 +99,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--guidance", type=_guidance, default=None, help=_HELP["guidance"])
     parser.add_argument("--repeat", type=_repeat, default=(), help=_HELP["repeat"])
     parser.add_argument("--repeat-beats", type=_beats, default=1.0, help=_HELP["repeat_beats"])
+    parser.add_argument("--palette", type=_palette, default=0.0, help=_HELP["palette"])
     parser.add_argument("--open-clip-config", type=Path, action="append", default=[],
                         help=_HELP["open_clip_config"])
 
@@ -148,7 +153,8 @@ def run(args: argparse.Namespace) -> int:
         parity_tol=args.parity_tol, captions=args.captions,
         caption_encoder=args.caption_encoder, feelings_head=args.feelings_head,
         commentary_words=args.commentary_words, temperatures=args.temperatures,
-        guidance=args.guidance, repeat=args.repeat, repeat_beats=args.repeat_beats)
+        guidance=args.guidance, repeat=args.repeat, repeat_beats=args.repeat_beats,
+        palette=args.palette)
     columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
     try:
         with Progress(*columns, console=console, transient=False) as progress:

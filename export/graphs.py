@@ -93,52 +93,63 @@ def decoder_source(model: nn.Module, image: torch.Tensor, text: torch.Tensor) ->
 
 class TokenCondition(nn.Module):
     """Eq. (1)'s projector followed by the token decoder's condition layer: embeddings → [1, H]
-    (and, with a beat clock, the tempo-class logits of that condition)."""
+    (and, with a tempo head, the tempo-class logits of that condition; with `palette`, the
+    palette head's log q(c | image) [1, size] of the image embedding alone)."""
 
-    def __init__(self, model: nn.Module) -> None:
+    def __init__(self, model: nn.Module, palette: bool = False) -> None:
         super().__init__()
         self.projector = model.projector
         self.decoder = model.decoder
+        self.palette = palette
 
     def forward(self, image: torch.Tensor, text: torch.Tensor):
         cond = self.decoder.condition(self.projector(image, text))
-        if self.decoder.tempo_head is None:
-            return cond
-        return cond, self.decoder.tempo_logits(cond)
+        outputs = [cond]
+        if self.decoder.tempo_head is not None:
+            outputs.append(self.decoder.tempo_logits(cond))
+        if self.palette:
+            outputs.append(self.decoder.palette(image))
+        return outputs[0] if len(outputs) == 1 else tuple(outputs)
 
 
 class TokenStep(nn.Module):
     """One sampled frame of the token decoder (TokenMelDecoder.step) as a pure function; the
-    beat clock, the guidance scale and the repetition prior's lagged codes and strengths are
-    inputs (in that order) when the model or the export has them."""
+    beat clock, the guidance scale, the repetition prior's lagged codes and strengths and the
+    palette prior's log q and strength are inputs (in that order) when the model or the export
+    has them."""
 
-    def __init__(self, decoder: nn.Module, guided: bool, repeats: bool = False) -> None:
+    def __init__(self, decoder: nn.Module, guided: bool, repeats: bool = False,
+                 palette: bool = False) -> None:
         super().__init__()
         self.decoder = decoder
         self.clock = bool(decoder.config.beat_features)
         self.guided = guided
         self.repeats = repeats
+        self.palette = palette
 
     def forward(self, previous, cond, h0, c0, noise, inverse_temperature, *extra):
         extra = list(extra)
         beat = extra.pop(0) if self.clock else None
         guidance = extra.pop(0) if self.guided else None
-        lagged, repeat = (extra[0], extra[1]) if self.repeats else (None, None)
+        lagged, repeat = (extra.pop(0), extra.pop(0)) if self.repeats else (None, None)
+        palette, strength = (extra.pop(0), extra.pop(0)) if self.palette else (None, None)
         return self.decoder.step(previous, cond, h0, c0, noise, inverse_temperature, beat,
-                                 guidance, lagged, repeat)
+                                 guidance, lagged, repeat, palette, strength)
 
 
 def token_decoder_sources(model: nn.Module, image: torch.Tensor, text: torch.Tensor,
-                          guided: bool = False,
-                          repeats: bool = False) -> tuple[GraphSource, GraphSource]:
+                          guided: bool = False, repeats: bool = False,
+                          palette: bool = False) -> tuple[GraphSource, GraphSource]:
     """The condition graph (``decoder``) and the one-frame step graph (``decoder_step``), both
     off TensorRT (LSTM, see MODEL_NOTES.md) and kept in fp32 (a rounded logit may pick another
     code, which the parity gate would rightly refuse). `guided`: the step graph runs the
     conditional and the null branch side by side (state batch 2) and takes a ``guidance``
-    scale. `repeats`: it takes the repetition prior's ``lagged_codes`` and ``repeat`` strengths."""
+    scale. `repeats`: it takes the repetition prior's ``lagged_codes`` and ``repeat`` strengths.
+    `palette`: the condition graph also returns the palette head's ``palette`` (log q of the
+    image embedding) and the step graph takes it with a ``palette_strength`` [1]."""
     decoder = model.decoder
     config = decoder.config
-    condition = TokenCondition(model).eval()
+    condition = TokenCondition(model, palette).eval()
     with torch.no_grad():
         outputs = condition(image, text)
     cond = outputs[0] if isinstance(outputs, tuple) else outputs
@@ -161,10 +172,16 @@ def token_decoder_sources(model: nn.Module, image: torch.Tensor, text: torch.Ten
         inputs += [torch.randint(0, config.codebook_size, (1, config.stages), generator=generator),
                    torch.full((config.stages,), 2.0)]
         names += ["lagged_codes", "repeat"]
-    step = GraphSource(DECODER_STEP, TokenStep(decoder, guided, repeats).eval(), tuple(inputs),
+    if palette:
+        inputs += [torch.log_softmax(torch.randn(1, config.codebook_size, generator=generator), -1),
+                   torch.tensor([1.0])]
+        names += ["palette", "palette_strength"]
+    step = GraphSource(DECODER_STEP, TokenStep(decoder, guided, repeats, palette).eval(),
+                       tuple(inputs),
                        tuple(names), ("codes", "mel_frame", "h1", "c1"),
                        tensorrt=False, fp16=False)
-    condition_outputs = ("condition", "tempo_logits") if config.tempo_bpm else ("condition",)
+    condition_outputs = (("condition",) + (("tempo_logits",) if config.tempo_bpm else ())
+                         + (("palette",) if palette else ()))
     return (GraphSource(DECODER, condition, (image, text), ("image_embedding", "text_embedding"),
                         condition_outputs, tensorrt=False, fp16=False), step)
 

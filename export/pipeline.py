@@ -97,6 +97,9 @@ class ExportOptions:
     written to the manifest; () exports a step graph without it."""
     repeat_beats: float = 1.0
     """The repetition prior's lag, in beats of the predicted tempo."""
+    palette: float = 0.0
+    """Token decoder with a palette head (training.palette_head): the palette prior's strength λ
+    written to the manifest; 0 exports graphs without it."""
 
 
 @dataclass
@@ -177,14 +180,20 @@ class _Exporter:
             raise ExportError(f"the repetition prior needs one strength per codebook stage "
                               f"({tokens.stages}, got {repeat}) and a run with a tempo head "
                               "(train --beat-clock)")
-        condition, step = token_decoder_sources(model, image, text, guided, bool(repeat))
+        palette = float(self.options.palette)
+        if palette < 0 or (palette and tokens.palette_dim == 0):
+            raise ExportError(f"the palette prior ({palette}) needs a strength ≥ 0 and a run with "
+                              "a palette head (python -m training.palette_head)")
+        condition, step = token_decoder_sources(model, image, text, guided, bool(repeat),
+                                                palette > 0)
         self.graph(condition)
         self.graph(step)
         return DecoderSpec(TOKENS, tokens.frames, step.name, tokens.stages, tokens.codebook_size,
                            tokens.num_layers, tokens.hidden_dim, tuple(temperatures),
                            guidance=guidance if guided else 1.0, tempo_bpm=tokens.tempo_bpm,
                            beat_features=tokens.beat_features, repeat=repeat,
-                           repeat_beats=float(self.options.repeat_beats) if repeat else 0.0)
+                           repeat_beats=float(self.options.repeat_beats) if repeat else 0.0,
+                           palette=palette)
 
     def vocoder(self) -> VocoderSpec:
         audio = self.run.audio

@@ -13,8 +13,6 @@ directory holds the same weights plus the head, so export and the engine treat i
 from __future__ import annotations
 
 import argparse
-import copy
-import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -22,13 +20,9 @@ import numpy as np
 import torch
 
 from core.beat import tempo_bins
-from training.checkpoint import load_sidecar, load_tensors, save_checkpoint
-from training.config import TrainConfig
-from training.encoders import EncoderSpec
-from training.models import Art2Music, Art2MusicConfig
+from training.frozen_run import grown_token_run, run_training_data, save_grown_run
+from training.models import Art2Music
 from training.objectives import BeatTargets
-from training.trainer import load_training_data
-from training.warm_start import grown_state
 
 
 @dataclass
@@ -60,27 +54,14 @@ def fit_tempo_head(run: Path, out: Path, data: Path | None = None, bins: int = 1
                    steps: int = 400, learning_rate: float = 0.02,
                    seed: int = 0) -> TempoHeadReport:
     """Writes `out`/checkpoints/best.* : `run`'s weights plus a fitted tempo head."""
-    weights = Path(run) / "checkpoints" / "best.safetensors"
-    if not weights.is_file():
-        raise ValueError(f"{run} has no checkpoints/best.safetensors; pass a finished run.")
-    sidecar = copy.deepcopy(load_sidecar(weights.parent, "best"))
-    tokens = sidecar["model_config"].get("tokens")
-    if sidecar["model_config"].get("decoder_kind") != "tokens" or not tokens:
-        raise ValueError(f"{run} is not a token-decoder run; a tempo head needs one.")
-    if tokens.get("tempo_bpm"):
-        raise ValueError(f"{run} has a tempo head already.")
-    tokens["tempo_bpm"] = list(tempo_bins(bins))
-    model = Art2Music(Art2MusicConfig.from_dict(sidecar["model_config"]))
-    state, _ = grown_state(model, load_tensors(weights))
-    model.load_state_dict(state)
-    model.eval()
+    def grow(tokens: dict) -> None:
+        if tokens.get("tempo_bpm"):
+            raise ValueError(f"{run} has a tempo head already.")
+        tokens["tempo_bpm"] = list(tempo_bins(bins))
 
-    train_config = sidecar.get("train_config") or {}
-    data = Path(data or train_config.get("data") or "data/dataset")
-    config = TrainConfig(data=data, image_encoder=train_config["image_encoder"],
-                         text_encoder=train_config["text_encoder"])
-    training = load_training_data(config, EncoderSpec.parse(config.image_encoder),
-                                  EncoderSpec.parse(config.text_encoder), torch.device("cpu"))
+    model, sidecar = grown_token_run(run, grow)
+    tokens = sidecar["model_config"]["tokens"]
+    training, data = run_training_data(sidecar, data)
     beats = BeatTargets.track(training.mels, tuple(tokens["tempo_bpm"]))
     splits = {name: (_conditions(model, split.image, split.text),
                      beats.tempo_class[split.mel_index])
@@ -111,11 +92,7 @@ def fit_tempo_head(run: Path, out: Path, data: Path | None = None, bins: int = 1
         val_within_one_bin=accuracy(held_out, 1),
         majority_val_accuracy=float((splits[held_out][1] == int(counts.argmax())).float().mean()))
     sidecar["tempo_head"] = {**asdict(report), "from_run": str(run), "data": str(data)}
-    folder = Path(out) / "checkpoints"
-    folder.mkdir(parents=True, exist_ok=True)
-    for extra in weights.parent.glob("feelings*"):  # the kiosk's feelings head
-        shutil.copy2(extra, folder / extra.name)
-    save_checkpoint(folder, "best", model, sidecar)
+    save_grown_run(run, out, model, sidecar)
     return report
 
 

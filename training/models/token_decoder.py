@@ -20,6 +20,10 @@ pieces of two paintings):
 - **Repetition prior** (a sampling rule, no training; `step`'s `lagged`/`repeat`): onsets chosen
   one beat earlier (at the tempo head's tempo) get a bonus κ in the next draw, so the piece
   keeps a beat. The shipped bundle uses it without a clock (training.tempo_head).
+- **Palette prior** (`palette_dim` > 0; a head fitted on the frozen run, training.palette_head):
+  a distribution q(c | image) over the stage-1 codes that the painting's music uses, predicted
+  from the image embedding alone; at generation stage 1 samples from p(c)^(1/T) · q(c)^λ, so the
+  painting sets the piece's palette of sounds whatever the comment and the draw (issue 8).
 
 MODEL_NOTES.md ("Second study"): 2 stages × 256 codes, LSTM 2 × 256, sampled at temperature 1.1
 for stage 1 gave real-like movement (flux 0.211 vs real 0.246); 0.95 latches onto one code (a
@@ -59,6 +63,8 @@ class TokenDecoderConfig:
     """Probability of training on the null condition (classifier-free guidance); 0: none."""
     guidance: float = 1.0
     """Default guidance scale g at generation (1: the conditional model alone)."""
+    palette_dim: int = 0
+    """Image-embedding inputs of the palette head (training.palette_head); 0: no head."""
 
     def to_dict(self) -> dict:
         values = asdict(self)
@@ -108,6 +114,8 @@ class TokenMelDecoder(nn.Module):
         self.null_condition = (nn.Parameter(torch.zeros(hidden)) if config.guided else None)
         self.tempo_head = (nn.Linear(hidden, len(config.tempo_bpm)) if config.tempo_bpm
                            else None)
+        self.palette_head = (nn.Linear(config.palette_dim, size) if config.palette_dim
+                             else None)
         self.stage_inputs = nn.ModuleList(nn.Embedding(size, hidden)
                                           for _ in range(config.stages - 1))
         self.heads = nn.ModuleList(
@@ -143,6 +151,13 @@ class TokenMelDecoder(nn.Module):
             raise ValueError("this decoder has no tempo head (no beat clock)")
         return self.tempo_head(cond)
 
+    def palette(self, image: torch.Tensor) -> torch.Tensor:
+        """log q(c | image) [B, size]: the palette head's log-probabilities of the stage-1 codes
+        for image embeddings `image` [B, palette_dim] (the painting alone, no text)."""
+        if self.palette_head is None:
+            raise ValueError("this decoder has no palette head (training.palette_head fits one)")
+        return torch.log_softmax(self.palette_head(image), dim=-1)
+
     def _stage_logits(self, stage: int, output: torch.Tensor, chosen: torch.Tensor) -> torch.Tensor:
         """Logits of `stage` from the LSTM output and the codes `chosen` for earlier stages."""
         inputs = output
@@ -167,7 +182,8 @@ class TokenMelDecoder(nn.Module):
     def step(self, previous: torch.Tensor, cond: torch.Tensor, h0: torch.Tensor,
              c0: torch.Tensor, noise: torch.Tensor, inverse_temperature: torch.Tensor,
              beat: torch.Tensor | None = None, guidance: torch.Tensor | None = None,
-             lagged: torch.Tensor | None = None, repeat: torch.Tensor | None = None):
+             lagged: torch.Tensor | None = None, repeat: torch.Tensor | None = None,
+             palette: torch.Tensor | None = None, palette_strength: torch.Tensor | None = None):
         """One frame: (codes [B, stages] int64, normalised Mel frame [B, n_mels], h1, c1).
 
         `previous` [B, stages] codes of the last frame, `cond` [B, H] = ``condition(h)``,
@@ -185,6 +201,11 @@ class TokenMelDecoder(nn.Module):
         onsets come back on the beat that sampling alone drifts away from, while sustained
         frames stay the model's own choice (repeating every code froze pieces into a drone:
         flux 0.11 against 0.20 without the prior).
+
+        With `palette` [B, size] (log q(c | image), ``palette``) and `palette_strength` [1] (λ),
+        the **palette prior** adds λ · log q to stage 1's tempered score: the sample comes from
+        p'(c) ∝ p(c)^(1/T) · q(c)^λ, a product of experts in which the autoregressive model
+        keeps the timing and the painting weights which sounds it draws from.
         """
         guided = guidance is not None
         batch = previous.shape[0]
@@ -209,6 +230,8 @@ class TokenMelDecoder(nn.Module):
                 conditional, unconditional = log_p[:batch], log_p[batch:]
                 logits = unconditional + guidance * (conditional - unconditional)
             scores = logits * inverse_temperature[s] + noise[:, s]
+            if s == 0 and palette is not None and palette_strength is not None:
+                scores = scores + palette_strength * palette
             if repeat is not None and lagged is not None:
                 match = torch.arange(self.config.codebook_size, device=scores.device).view(1, -1)
                 scores = scores + repeat[s] * (match == lagged[:, s:s + 1]).to(scores.dtype)
@@ -232,16 +255,19 @@ class TokenMelDecoder(nn.Module):
     def generate(self, h: torch.Tensor, seed: int = 0, frames: int | None = None,
                  temperatures: tuple[float, ...] | None = None,
                  guidance: float | None = None, repeat: tuple[float, ...] = (),
-                 repeat_beats: float = 1.0, tempo_bpm: float | None = None) -> torch.Tensor:
+                 repeat_beats: float = 1.0, tempo_bpm: float | None = None,
+                 palette: torch.Tensor | None = None, palette_strength: float = 0.0
+                 ) -> torch.Tensor:
         """A sampled normalised Mel [B, n_mels, frames] (`sample` without its codes)."""
         return self.sample(h, seed, frames, temperatures, guidance, repeat, repeat_beats,
-                           tempo_bpm)[0]
+                           tempo_bpm, palette, palette_strength)[0]
 
     @torch.no_grad()
     def sample(self, h: torch.Tensor, seed: int = 0, frames: int | None = None,
                temperatures: tuple[float, ...] | None = None,
                guidance: float | None = None, repeat: tuple[float, ...] = (),
-               repeat_beats: float = 1.0, tempo_bpm: float | None = None
+               repeat_beats: float = 1.0, tempo_bpm: float | None = None,
+               palette: torch.Tensor | None = None, palette_strength: float = 0.0
                ) -> tuple[torch.Tensor, torch.Tensor]:
         """A sampled normalised Mel [B, n_mels, frames] and its codes [B, frames, stages] (the
         engine runs the same steps in ONNX).
@@ -251,6 +277,8 @@ class TokenMelDecoder(nn.Module):
         per stage; () for none) turns on the repetition prior of `step` at a lag of
         `repeat_beats` beats of the predicted tempo (or `tempo_bpm`, which a model without a
         tempo head needs); only codes that were new one lag back are favoured (see `step`).
+        `palette` [B, size] (``palette`` of the image embeddings) with `palette_strength` λ > 0
+        turns on the palette prior of `step`.
         """
         frames = frames or self.config.frames
         temperatures = temperatures or self.config.temperatures
@@ -272,6 +300,11 @@ class TokenMelDecoder(nn.Module):
                      else [float(b) for b in self.tempo_of(cond)])
             lags = torch.tensor([lag_frames(bpm, repeat_beats) for bpm in tempi], device=h.device)
             strengths = torch.tensor(repeat, dtype=torch.float32, device=h.device)
+        strength = None
+        if palette is not None and palette_strength > 0:
+            strength = torch.tensor([float(palette_strength)], device=h.device)
+        else:
+            palette = None
         previous, h0, c0 = (t.to(h.device) for t in self.initial_state(h.shape[0], guided))
         out = []
         history = torch.full((h.shape[0], frames, self.config.stages), self.bos,
@@ -290,7 +323,7 @@ class TokenMelDecoder(nn.Module):
                 onset = (lagged != before) | (back < 1).view(-1, 1)
                 lagged = torch.where(onset, lagged, torch.full_like(lagged, self.bos))
             previous, frame, h0, c0 = self.step(previous, cond, h0, c0, noise, inverse, beat,
-                                                scale, lagged, strengths)
+                                                scale, lagged, strengths, palette, strength)
             history[:, t] = previous
             out.append(frame)
         return torch.stack(out, dim=-1), history
