@@ -148,3 +148,43 @@ def test_the_export_command_line_checks_the_palette_strength():
     for bad in (["--palette", "x"], ["--palette", "-1"], ["--palette", "1,2"]):
         with pytest.raises(SystemExit):
             parser.parse_args(["--checkpoint", "r", "--out", "b", *bad])
+
+
+def test_table_iv_samples_with_the_palette_of_each_modes_image(palette_runs):
+    from core.mel import denormalize
+    from training.evaluation.data import load_model
+    from training.evaluation.evaluate import generate_log_mels
+
+    loaded = load_model(palette_runs[1])
+    image, text = torch.randn(3, 32), torch.randn(3, 32)
+    sampling = {"temperatures": (1.0, 0.8), "palette_strength": 4.0}
+    with_palette = generate_log_mels(loaded, image, text, "full", 0, 2, sampling)
+    decoder = loaded.model.decoder
+    with torch.no_grad():
+        expected = decoder.generate(loaded.model.projector(image[:2], text[:2]), seed=0,
+                                    temperatures=(1.0, 0.8), palette=decoder.palette(image[:2]),
+                                    palette_strength=4.0)
+    np.testing.assert_allclose(with_palette[:2], denormalize(expected.numpy(), loaded.mel_norm),
+                               atol=1e-5)
+    plain = generate_log_mels(loaded, image, text, "full", 0, 2, {"temperatures": (1.0, 0.8)})
+    assert not np.allclose(with_palette, plain)
+
+
+def test_a_manifest_asking_for_a_palette_the_graphs_lack_is_refused_clearly(palette_runs,
+                                                                           tmp_path):
+    import json
+
+    from engine.engine import Engine
+    from engine.errors import EngineError
+    from export.pipeline import ExportOptions, export_bundle
+
+    bundle = tmp_path / "no-palette"
+    export_bundle(ExportOptions(checkpoint=palette_runs[1], out=bundle, vocoder="griffin_lim"))
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    manifest["decoder"]["palette"] = 1.0
+    (bundle / "manifest.json").write_text(json.dumps(manifest))
+    engine = Engine.load(bundle, warmup=False)
+    image = engine.encode_image(np.full((48, 64, 3), (30, 160, 60), np.uint8))
+    text = engine.encode_text("Art Commentary: a green field.")
+    with pytest.raises(EngineError, match="palette output"):
+        engine.generate_mel(image, text, seed=1)

@@ -71,6 +71,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "stage, comma separated, as the bundle was exported (export --repeat)")
     parser.add_argument("--repeat-beats", type=float, default=1.0,
                         help="the repetition prior's lag in beats (export --repeat-beats)")
+    parser.add_argument("--palette", type=float, default=0.0,
+                        help="token decoder with a palette head: the palette prior's strength, "
+                             "as the bundle was exported (export --palette); 0: none")
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     parser.add_argument("--embedding-layer", default="penultimate",
@@ -193,7 +196,7 @@ def _table_iv(args: argparse.Namespace) -> None:
         device=args.device, embedding_layer=args.embedding_layer,
         musicnn_weights=args.musicnn_weights, griffin_lim_iters=args.griffin_lim_iters,
         temperatures=args.temperatures, repeat=args.repeat, repeat_beats=args.repeat_beats,
-        save_audio=args.save_audio,
+        palette=args.palette, save_audio=args.save_audio,
     )
     result = evaluate(config)
     print_table(result)

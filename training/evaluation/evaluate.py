@@ -86,6 +86,9 @@ class EvalConfig:
     """Token decoder with a tempo head: the repetition prior's strengths, as a bundle exported
     with ``--repeat`` samples (TokenMelDecoder.step); () for none."""
     repeat_beats: float = 1.0
+    palette: float = 0.0
+    """Token decoder with a palette head: the palette prior's strength λ, as a bundle exported
+    with ``--palette`` samples; each row's palette comes from that mode's image input."""
 
 
 @dataclass
@@ -148,7 +151,8 @@ def generate_log_mels(loaded: LoadedModel, image: torch.Tensor, text: torch.Tens
                       sampling: dict | None = None) -> np.ndarray:
     """Natural-log Mels [N, n_mels, T] generated in ``mode`` (noise drawn once, seeded); a token
     decoder samples with seed 0 and the `sampling` keywords of TokenMelDecoder.generate
-    (temperatures, repeat, repeat_beats) when given."""
+    (temperatures, repeat, repeat_beats, palette_strength) when given; the palette prior reads
+    the mode's own image input (the random baseline's random image, image-only's image)."""
     image, text = apply_input_mode(image, text, mode, torch.Generator().manual_seed(seed))
     device = next(loaded.model.parameters()).device
     model = loaded.model
@@ -158,8 +162,12 @@ def generate_log_mels(loaded: LoadedModel, image: torch.Tensor, text: torch.Tens
             batch_image = image[start:start + batch_size].to(device)
             batch_text = text[start:start + batch_size].to(device)
             if sampling and model.samples:
+                options = dict(sampling)
+                strength = float(options.pop("palette_strength", 0.0))
+                palette = model.decoder.palette(batch_image) if strength else None
                 batch = model.decoder.generate(model.projector(batch_image, batch_text), seed=0,
-                                               **sampling)
+                                               palette=palette, palette_strength=strength,
+                                               **options)
             else:
                 batch = model(batch_image, batch_text)
             outputs.append(batch.float().cpu().numpy())
@@ -232,7 +240,8 @@ def _describe(config: EvalConfig, loaded: LoadedModel, vocoder: Vocoder,
         "fad_embeddings_per_set": patches,
         "seed": config.seed,
         "sampling": {"temperatures": list(config.temperatures), "repeat": list(config.repeat),
-                     "repeat_beats": config.repeat_beats if config.repeat else None},
+                     "repeat_beats": config.repeat_beats if config.repeat else None,
+                     "palette": config.palette},
         "definitions": DEFINITIONS,
         "paper_table_iv": PAPER_TABLE_IV,
     }
@@ -266,6 +275,8 @@ def evaluate(config: EvalConfig, vocoder: Vocoder | None = None,
                                                   ("repeat", config.repeat)) if value}
         if config.repeat:
             sampling["repeat_beats"] = config.repeat_beats
+        if config.palette:
+            sampling["palette_strength"] = config.palette
         generated = generate_log_mels(loaded, image, text, mode, config.seed, config.batch_size,
                                       sampling)
         results.append(evaluate_mode(mode, generated, rows, references, waves, vocoder, embedder,

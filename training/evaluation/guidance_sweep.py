@@ -44,6 +44,8 @@ class Setting:
     repeat: tuple[float, ...] = ()
     """Repetition-prior strengths per stage (TokenMelDecoder.step); () for none."""
     repeat_beats: float = 1.0
+    palette: float = 0.0
+    """Palette-prior strength λ (a run with a palette head, training.palette_head); 0: none."""
 
     @property
     def label(self) -> str:
@@ -51,6 +53,8 @@ class Setting:
         if self.repeat:
             label += (f", repeat {'/'.join(f'{k:g}' for k in self.repeat)} "
                       f"@ {self.repeat_beats:g} beats")
+        if self.palette:
+            label += f", palette {self.palette:g}"
         return label
 
 
@@ -110,11 +114,14 @@ def sweep(checkpoint: Path, embeddings: dict[str, tuple[np.ndarray, np.ndarray]]
         mels: dict[str, list[np.ndarray]] = {}
         for name, (image, text) in tqdm(embeddings.items(), desc=setting.label, unit="painting"):
             with torch.no_grad():
-                h = model.projector(torch.from_numpy(image)[None], torch.from_numpy(text)[None])
+                image_t = torch.from_numpy(image)[None]
+                h = model.projector(image_t, torch.from_numpy(text)[None])
+                palette = decoder.palette(image_t) if setting.palette else None
                 mels[name] = [denormalize(decoder.generate(
                     h, seed=seed, temperatures=setting.temperatures,
                     guidance=setting.guidance, repeat=setting.repeat,
-                    repeat_beats=setting.repeat_beats, tempo_bpm=tempo_bpm)[0].numpy())
+                    repeat_beats=setting.repeat_beats, tempo_bpm=tempo_bpm, palette=palette,
+                    palette_strength=setting.palette)[0].numpy())
                     for seed in range(seeds)]
         rows.append({"setting": setting.label, **score(mels)})
     return rows
@@ -129,14 +136,16 @@ def _groups(text: str) -> list[tuple[float, ...]]:
 
 
 def _settings(guidance: str, temperatures: str, repeat: str = "",
-              repeat_beats: str = "1") -> list[Setting]:
+              repeat_beats: str = "1", palette: str = "0") -> list[Setting]:
     scales = [float(g) for g in guidance.split(",")]
     beats = [float(b) for b in repeat_beats.split(",")]
+    strengths = [float(p) for p in palette.split(",")]
     settings = []
     for g in scales:
         for t in _groups(temperatures):
             for k in _groups(repeat):
-                settings += [Setting(g, t, k, b) for b in (beats if k else [1.0])]
+                for lam in strengths:
+                    settings += [Setting(g, t, k, b, lam) for b in (beats if k else [1.0])]
     return settings
 
 
@@ -155,6 +164,8 @@ def main(argv: list[str] | None = None) -> int:
                              "('none' among them for no repetition)")
     parser.add_argument("--repeat-beats", default="1",
                         help="comma-separated lags of the repetition prior, in beats")
+    parser.add_argument("--palette", default="0",
+                        help="comma-separated palette-prior strengths (0: none)")
     parser.add_argument("--tempo", type=float, default=None,
                         help="tempo (BPM) of the repetition lag for a run without a tempo head")
     parser.add_argument("--seeds", type=int, default=2)
@@ -162,7 +173,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     embeddings = kiosk_embeddings(args.bundle, args.paintings)
-    settings = _settings(args.guidance, args.temperatures, args.repeat, args.repeat_beats)
+    settings = _settings(args.guidance, args.temperatures, args.repeat, args.repeat_beats,
+                         args.palette)
     rows = sweep(args.checkpoint, embeddings, settings, args.seeds, args.tempo)
     if args.data is not None:
         clips = real_mels(args.data)
