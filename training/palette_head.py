@@ -6,8 +6,9 @@ decoder's condition mixes image and text and the draw sets most of a piece's cha
 run stays frozen and one linear layer learns, from the **image embedding alone**, the
 distribution q(c | image) of the stage-1 codes in each training row's target clip (soft
 cross-entropy against the clip's code histogram). At generation the sampler draws stage 1 from
-p(c)^(1/T) · q(c)^λ (TokenMelDecoder.step's palette prior, λ = ``export --palette``), so every
-piece of one painting leans on the same palette of sounds, whatever the comment and the seed.
+p(c)^(1/T) · (q(c | image) / q̄(c))^λ (TokenMelDecoder.step's palette prior, λ = ``export
+--palette``; q̄ the mean of q over the training images, stored with the head), so every piece of
+one painting leans towards the same sounds, whatever the comment and the seed.
 
 The report compares the head's held-out cross-entropy with the best image-blind palette (the
 training rows' mean histogram): a head that only learned the average adds no painting.
@@ -112,12 +113,12 @@ def fit_palette_head(run: Path, out: Path, data: Path | None = None, steps: int 
     def nats(name: str) -> float:
         features, labels = splits[name]
         with torch.no_grad():
-            return float(soft_cross_entropy(decoder.palette(features), labels))
+            return float(soft_cross_entropy(decoder.palette_log_probs(features), labels))
 
     best = (nats(stop_name), copy.deepcopy(head.state_dict()), 0)
     for step in range(1, steps + 1):
         optimizer.zero_grad()
-        loss = soft_cross_entropy(decoder.palette(image), target)
+        loss = soft_cross_entropy(decoder.palette_log_probs(image), target)
         loss.backward()
         optimizer.step()
         if step % 10 == 0:
@@ -125,12 +126,14 @@ def fit_palette_head(run: Path, out: Path, data: Path | None = None, steps: int 
             if score < best[0]:
                 best = (score, copy.deepcopy(head.state_dict()), step)
     head.load_state_dict(best[1])
+    with torch.no_grad():  # q̄: what every painting shares, which the prior leaves alone
+        decoder.palette_log_mean.copy_(decoder.palette_log_probs(image).exp().mean(0).log())
 
     held_image = torch.cat([splits[name][0] for name in held_names])
     held_target = torch.cat([splits[name][1] for name in held_names])
     mean_palette = target.mean(0).log().expand_as(held_target)
     with torch.no_grad():
-        held = float(soft_cross_entropy(decoder.palette(held_image), held_target))
+        held = float(soft_cross_entropy(decoder.palette_log_probs(held_image), held_target))
     report = PaletteHeadReport(
         codes=size, train_rows=len(target), held_out_rows=len(held_target),
         held_out_splits=held_names, train_nats=nats("train"), held_out_nats=held,

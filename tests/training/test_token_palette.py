@@ -70,7 +70,10 @@ def test_the_palette_head_is_fitted_on_a_frozen_run_and_reported(palette_runs):
     assert sidecar["palette_head"]["held_out_nats"] == pytest.approx(report.held_out_nats)
     old = load_tensors(tempo / "checkpoints" / "best.safetensors")
     new = load_tensors(palette / "checkpoints" / "best.safetensors")
-    assert set(new) - set(old) == {"decoder.palette_head.weight", "decoder.palette_head.bias"}
+    assert set(new) - set(old) == {"decoder.palette_head.weight", "decoder.palette_head.bias",
+                                   "decoder.palette_log_mean"}
+    mean = new["decoder.palette_log_mean"].exp()  # a distribution over the codes
+    assert float(mean.sum()) == pytest.approx(1.0, abs=1e-5) and bool((mean > 0).all())
     for name, tensor in old.items():  # the run itself stays frozen
         torch.testing.assert_close(new[name], tensor, rtol=0, atol=0, msg=name)
     assert (palette / "checkpoints" / "feelings_head.safetensors").exists() == (

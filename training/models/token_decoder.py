@@ -22,8 +22,10 @@ pieces of two paintings):
   keeps a beat. The shipped bundle uses it without a clock (training.tempo_head).
 - **Palette prior** (`palette_dim` > 0; a head fitted on the frozen run, training.palette_head):
   a distribution q(c | image) over the stage-1 codes that the painting's music uses, predicted
-  from the image embedding alone; at generation stage 1 samples from p(c)^(1/T) · q(c)^λ, so the
-  painting sets the piece's palette of sounds whatever the comment and the draw (issue 8).
+  from the image embedding alone; at generation stage 1 samples from
+  p(c)^(1/T) · (q(c | image) / q̄(c))^λ, q̄ the mean palette of the training images, so the
+  painting tilts the piece's palette of sounds towards its own, whatever the comment and the
+  draw (issue 8), without sharpening the sounds every painting shares.
 
 MODEL_NOTES.md ("Second study"): 2 stages × 256 codes, LSTM 2 × 256, sampled at temperature 1.1
 for stage 1 gave real-like movement (flux 0.211 vs real 0.246); 0.95 latches onto one code (a
@@ -116,6 +118,8 @@ class TokenMelDecoder(nn.Module):
                            else None)
         self.palette_head = (nn.Linear(config.palette_dim, size) if config.palette_dim
                              else None)
+        if config.palette_dim:  # log q̄: the mean palette over the training images
+            self.register_buffer("palette_log_mean", torch.zeros(size))
         self.stage_inputs = nn.ModuleList(nn.Embedding(size, hidden)
                                           for _ in range(config.stages - 1))
         self.heads = nn.ModuleList(
@@ -151,12 +155,17 @@ class TokenMelDecoder(nn.Module):
             raise ValueError("this decoder has no tempo head (no beat clock)")
         return self.tempo_head(cond)
 
-    def palette(self, image: torch.Tensor) -> torch.Tensor:
+    def palette_log_probs(self, image: torch.Tensor) -> torch.Tensor:
         """log q(c | image) [B, size]: the palette head's log-probabilities of the stage-1 codes
         for image embeddings `image` [B, palette_dim] (the painting alone, no text)."""
         if self.palette_head is None:
             raise ValueError("this decoder has no palette head (training.palette_head fits one)")
         return torch.log_softmax(self.palette_head(image), dim=-1)
+
+    def palette(self, image: torch.Tensor) -> torch.Tensor:
+        """log q(c | image) − log q̄(c) [B, size]: what the painting says about its stage-1
+        codes beyond the mean palette of the training images (the palette prior's input)."""
+        return self.palette_log_probs(image) - self.palette_log_mean
 
     def _stage_logits(self, stage: int, output: torch.Tensor, chosen: torch.Tensor) -> torch.Tensor:
         """Logits of `stage` from the LSTM output and the codes `chosen` for earlier stages."""
@@ -202,10 +211,11 @@ class TokenMelDecoder(nn.Module):
         frames stay the model's own choice (repeating every code froze pieces into a drone:
         flux 0.11 against 0.20 without the prior).
 
-        With `palette` [B, size] (log q(c | image), ``palette``) and `palette_strength` [1] (λ),
-        the **palette prior** adds λ · log q to stage 1's tempered score: the sample comes from
-        p'(c) ∝ p(c)^(1/T) · q(c)^λ, a product of experts in which the autoregressive model
-        keeps the timing and the painting weights which sounds it draws from.
+        With `palette` [B, size] (log q(c | image) − log q̄(c), ``palette``) and
+        `palette_strength` [1] (λ), the **palette prior** adds λ times it to stage 1's tempered
+        score: the sample comes from p'(c) ∝ p(c)^(1/T) · (q(c | image) / q̄(c))^λ, a product of
+        experts in which the autoregressive model keeps the timing and the painting tilts which
+        sounds it draws from (codes every painting uses as much are left alone).
         """
         guided = guidance is not None
         batch = previous.shape[0]
