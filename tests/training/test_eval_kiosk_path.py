@@ -73,3 +73,41 @@ def test_spectrum_shares_ignore_when_things_happen():
     grid = level + timing
     assert variation_shares(grid)["painting"] < 0.5
     assert variation_shares(grid.mean(axis=-1))["painting"] == pytest.approx(1.0)
+
+
+def test_replicated_shares_split_the_draw_from_painting_times_comment():
+    from training.evaluation.kiosk_path import replicated_shares
+
+    rng = np.random.default_rng(5)
+    cells = rng.normal(size=(4, 3, 1, 6))  # painting × comment together, no main effects
+    cells -= cells.mean(axis=0, keepdims=True)
+    cells -= cells.mean(axis=1, keepdims=True)
+    steady = np.repeat(cells, 2, axis=2)
+    assert replicated_shares(steady) == pytest.approx(
+        {"painting": 0.0, "comment": 0.0, "interaction": 1.0, "draw": 0.0}, abs=1e-9)
+    noise = rng.normal(size=(1, 1, 5, 6))
+    noise -= noise.mean(axis=2, keepdims=True)
+    only_draws = np.broadcast_to(noise, (4, 3, 5, 6))  # every cell the same spread of draws
+    assert replicated_shares(only_draws)["draw"] == pytest.approx(1.0)
+    mixed = replicated_shares(rng.normal(size=(4, 3, 2, 6)))
+    assert sum(mixed.values()) == pytest.approx(1.0)
+
+
+def test_kiosk_path_draws_are_seeded_and_averaged(tiny_bundle, tmp_path, capsys):
+    from training.evaluation.kiosk_path import KioskPathConfig, kiosk_path_report
+
+    config = KioskPathConfig(bundle=tiny_bundle, paintings=(REPO / "assets" / "artworks",),
+                             out=tmp_path, limit=3, draws=2, seed=11)
+    first, again = kiosk_path_report(config), kiosk_path_report(config)
+    assert len(first.draw_shares) == 2 and first.replicated_shares
+    assert sum(first.replicated_shares.values()) == pytest.approx(1.0)
+    assert first.shares == pytest.approx(
+        {k: np.mean([d[k] for d in first.draw_shares]) for k in first.shares})
+    assert first.to_dict() == again.to_dict()  # a seed reproduces the report
+    with pytest.raises(ValueError, match="draws must be at least 1"):
+        kiosk_path_report(KioskPathConfig(bundle=tiny_bundle, paintings=config.paintings,
+                                          out=tmp_path, draws=0))
+    assert main.main(["eval", "--bundle", str(tiny_bundle), "--out", str(tmp_path),
+                      "--limit", "2", "--no-musicality", "--kiosk-draws", "2",
+                      "--kiosk-seed", "3"]) == 0
+    assert "kiosk path over 2 draws" in capsys.readouterr().out

@@ -43,6 +43,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--paintings", type=Path, action="append", default=None,
                         help="paintings for the kiosk-path report: image files, folders or a "
                              "paintings JSONL (repeatable; default assets/artworks)")
+    parser.add_argument("--kiosk-draws", type=int, default=1,
+                        help="kiosk-path report: compose the painting × comment grid this many "
+                             "times (a sampling decoder draws every piece anew); the shares are "
+                             "their mean, and with 2 or more the draw's own share is split off")
+    parser.add_argument("--kiosk-seed", type=int, default=None,
+                        help="kiosk-path report: seed of the pieces (default: fresh seeds, as "
+                             "the kiosk); given, a report can be reproduced")
     parser.add_argument("--split", default="test", choices=["train", "val", "test"])
     parser.add_argument("--retrieval", type=Path, default=None, metavar="RUN",
                         help="music -> artwork run (python -m training.retrieval.train): with "
@@ -147,7 +154,8 @@ def _kiosk_path(args: argparse.Namespace, engine=None) -> None:
     from training.evaluation.kiosk_path import KioskPathConfig, kiosk_path_report, write_kiosk_path
 
     config = KioskPathConfig(bundle=args.bundle, paintings=_paintings(args),
-                             out=args.out / "kiosk_path", limit=args.limit)
+                             out=args.out / "kiosk_path", limit=args.limit,
+                             draws=args.kiosk_draws, seed=args.kiosk_seed)
     result = kiosk_path_report(config, engine)
     paths = write_kiosk_path(result, config.out)
     shares = ", ".join(f"{k} {100 * v:.1f} %" for k, v in result.shares.items())
@@ -156,6 +164,12 @@ def _kiosk_path(args: argparse.Namespace, engine=None) -> None:
           f"without a comment; median Mel distance between paintings "
           f"{result.median_distance:.3f}; variation over painting × comment: {shares}; of "
           f"the long-term spectrum: {spectrum}")
+    if result.replicated_shares:
+        replicated = ", ".join(f"{k} {100 * v:.1f} %"
+                               for k, v in result.replicated_shares.items())
+        print(f"kiosk path over {len(result.draw_shares)} draws, long-term spectrum: "
+              f"{replicated}; painting per draw: "
+              + ", ".join(f"{100 * s['painting']:.1f} %" for s in result.draw_shares))
     print("wrote " + ", ".join(str(p) for p in paths.values()))
 
 

@@ -83,10 +83,10 @@ def score(mels: dict[str, list[np.ndarray]]) -> dict[str, float]:
 def kiosk_embeddings(bundle: Path, paintings: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Image and prompt embeddings of each artwork on the kiosk path (no comment)."""
     from engine.engine import Engine
-    from training.evaluation.kiosk_path import read_rgb
+    from training.evaluation.kiosk_path import painting_files, read_rgb
 
     engine = Engine.load(bundle, warmup=False)
-    files = sorted(p for p in paintings.iterdir() if p.suffix.lower() in (".jpg", ".png"))
+    files = painting_files((paintings,))  # a folder, an image or a paintings JSONL
     out = {}
     for path in files:
         piece = engine.compose(read_rgb(path), "", target_dbfs=None, seed=0)

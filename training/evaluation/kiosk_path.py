@@ -9,6 +9,13 @@ prompt and loudness gain as the kiosk and ``export.examples`` — for
   Mels' variation into painting, comment and interaction shares (sums of squares over every
   Mel bin, as in a balanced two-way ANOVA without replication).
 
+A sampling decoder draws every piece anew, so one report is one draw: with ``draws`` > 1 the
+grid is composed that many times, the shares are the mean over the draws (each draw's are kept),
+and the replicated decomposition splits the interaction into what painting × comment do
+together and the draw itself (``replicated_shares``). A ``seed`` makes the draws reproducible
+(piece i of draw d gets seed + 100 003 · d + i); without one every piece gets a fresh seed, as
+in the kiosk.
+
 Distance = mean absolute difference of normalised log-Mels on [-1, 1] (core.mel.normalize).
 ``main.py eval --bundle assets/bundle --paintings assets/artworks`` writes
 ``kiosk_path.json``, ``kiosk_path_paintings.csv``, ``kiosk_path_distances.csv`` and
@@ -49,6 +56,8 @@ class KioskPathConfig:
     comments: tuple[str, ...] = COMMENTS
     limit: int | None = None
     providers: tuple[str, ...] = ("cpu",)
+    draws: int = 1
+    seed: int | None = None
 
 
 @dataclass
@@ -76,6 +85,12 @@ class KioskPathResult:
     """The same shares of the pieces' long-term spectra (each Mel averaged over time): what a
     piece sounds like overall, without when each onset falls, which a sampling decoder draws
     anew for every piece (so it lands in the frame-by-frame interaction)."""
+    draw_shares: list[dict[str, float]] = field(default_factory=list)
+    """`shares` of each draw (their mean is `shares`)."""
+    draw_spectrum_shares: list[dict[str, float]] = field(default_factory=list)
+    replicated_shares: dict[str, float] = field(default_factory=dict)
+    """With ≥ 2 draws: painting / comment / interaction / draw shares of the long-term spectra,
+    the interaction now measured on the cell means, so the draw's own spread is apart."""
     info: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
@@ -133,40 +148,86 @@ def variation_shares(grid: np.ndarray) -> dict[str, float]:
             "interaction": max(0.0, total - painting - comment) / total}
 
 
+def replicated_shares(grid: np.ndarray) -> dict[str, float]:
+    """Painting, comment, interaction and draw shares of the total sum of squares of `grid`
+    [P, C, D, ...] (D ≥ 2 draws of every painting × comment), summed over the trailing values:
+    a balanced two-way ANOVA with replication, where the interaction is that of the cell means
+    and the draw is the spread of the draws around their cell's mean."""
+    paintings, comments, draws = grid.shape[:3]
+    flat = grid.reshape(paintings, comments, draws, -1).astype(np.float64)
+    cells = flat.mean(axis=2)
+    grand = cells.mean(axis=(0, 1))
+    total = float(((flat - grand) ** 2).sum())
+    painting = float(comments * draws * ((cells.mean(axis=1) - grand) ** 2).sum())
+    comment = float(paintings * draws * ((cells.mean(axis=0) - grand) ** 2).sum())
+    draw = float(((flat - cells[:, :, None]) ** 2).sum())
+    if total <= 0:
+        return {"painting": 0.0, "comment": 0.0, "interaction": 0.0, "draw": 0.0}
+    interaction = max(0.0, total - painting - comment - draw)
+    return {"painting": painting / total, "comment": comment / total,
+            "interaction": interaction / total, "draw": draw / total}
+
+
+def _piece_seed(config: KioskPathConfig, draw: int, index: int) -> int | None:
+    return None if config.seed is None else int(config.seed + 100_003 * draw + index)
+
+
+def _mean_shares(shares: list[dict[str, float]]) -> dict[str, float]:
+    return {k: float(np.mean([s[k] for s in shares])) for k in shares[0]} if shares else {}
+
+
 def kiosk_path_report(config: KioskPathConfig, engine=None) -> KioskPathResult:
-    """Composes every painting (alone and with each comment) through ``Engine.compose``."""
+    """Composes every painting (alone and with each comment) through ``Engine.compose``,
+    `config.draws` times (the no-comment distances come from the first draw)."""
     from engine import Engine
 
+    if config.draws < 1:
+        raise ValueError(f"draws must be at least 1, got {config.draws}")
     engine = engine or Engine.load(config.bundle, providers=list(config.providers))
+    norm = engine.manifest.mel_norm
     files = painting_files(config.paintings)[: config.limit]
-    rows, alone, grid = [], [], []
-    for path in files:
-        piece = engine.compose(read_rgb(path), "")
+    rows, alone, readings = [], [], []
+    for index, path in enumerate(files):
+        piece = engine.compose(read_rgb(path), "", seed=_piece_seed(config, 0, index))
         reading = piece.reading
+        readings.append(reading)
         rows.append(PaintingRow(path.stem, reading.text if reading else "", list(piece.feelings),
                                 piece.prompt, round(20 * float(np.log10(max(piece.gain, 1e-12))),
                                                     2)))
-        alone.append(normalize(piece.log_mel, engine.manifest.mel_norm))
-        grid.append([normalize(engine.compose(reading, comment).log_mel, engine.manifest.mel_norm)
-                     for comment in config.comments])
+        alone.append(normalize(piece.log_mel, norm))
     distances = pairwise_distances(np.stack(alone))
     upper = distances[np.triu_indices(len(files), k=1)]
-    grid = np.asarray(grid)
     enough = bool(config.comments) and len(files) > 1
-    shares = variation_shares(grid) if enough else {}
-    spectrum_shares = variation_shares(grid.mean(axis=-1)) if enough else {}
+    draws = config.draws if enough else 0
+    spectra = []  # [D][P, C, n_mels]
+    draw_shares, draw_spectrum_shares = [], []
+    for draw in range(draws):
+        grid = np.asarray([
+            [normalize(engine.compose(reading, comment, seed=_piece_seed(
+                config, draw, len(files) * (1 + c) + p)).log_mel, norm)
+             for c, comment in enumerate(config.comments)]
+            for p, reading in enumerate(readings)])
+        draw_shares.append(variation_shares(grid))
+        spectra.append(grid.mean(axis=-1))
+        draw_spectrum_shares.append(variation_shares(spectra[-1]))
+    replicated = (replicated_shares(np.stack(spectra, axis=2)) if len(spectra) > 1 else {})
     info = {"bundle": Path(config.bundle).name, "paintings": len(files),
-            "comments": list(config.comments),
+            "comments": list(config.comments), "draws": config.draws, "seed": config.seed,
             "distance": "mean |Δ| of normalised log-Mels on [-1, 1]",
-            "shares": "two-way sums of squares over painting × comment, every Mel bin",
+            "shares": "two-way sums of squares over painting × comment, every Mel bin (mean "
+                      "over the draws)",
             "spectrum_shares": "the same over each piece's time-averaged Mel (long-term "
-                               "spectrum)"}
+                               "spectrum)",
+            "replicated_shares": "long-term spectra of every draw: painting, comment, "
+                                 "interaction of the cell means, and the draw"}
     return KioskPathResult(
         paintings=rows, distinct_prompts=len({r.prompt for r in rows}),
         distances=np.round(distances, 5).tolist(),
         median_distance=float(np.median(upper)) if upper.size else 0.0,
-        mean_distance=float(np.mean(upper)) if upper.size else 0.0, shares=shares,
-        spectrum_shares=spectrum_shares, info=info)
+        mean_distance=float(np.mean(upper)) if upper.size else 0.0,
+        shares=_mean_shares(draw_shares), spectrum_shares=_mean_shares(draw_spectrum_shares),
+        draw_shares=draw_shares, draw_spectrum_shares=draw_spectrum_shares,
+        replicated_shares=replicated, info=info)
 
 
 def write_kiosk_path(result: KioskPathResult, out: Path) -> dict[str, Path]:

