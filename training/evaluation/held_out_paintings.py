@@ -22,13 +22,15 @@ HELD_OUT_SPLITS = ("val", "test")
 
 def held_out_paintings(data: Path, heldout: Path | None = None,
                        per_source: int = 9) -> list[str]:
-    """Image paths of `heldout` (a paintings JSONL) and of the val/test rows of the data set
-    `data`, at most `per_source` per source folder, held-out masterpieces first."""
+    """Image paths of `heldout` (a paintings JSONL; relative paths are taken from its folder)
+    and of the val/test rows of the data set `data`, at most `per_source` per source folder,
+    held-out masterpieces first."""
     paths: list[str] = []
     if heldout is not None:
-        paths += [json.loads(line)["image_path"]
-                  for line in Path(heldout).read_text(encoding="utf-8").splitlines()
-                  if line.strip()]
+        for line in Path(heldout).read_text(encoding="utf-8").splitlines():
+            if line.strip():  # relative paths are relative to the JSONL, as build-corpora writes
+                path = Path(json.loads(line)["image_path"])
+                paths.append(str(path if path.is_absolute() else Path(heldout).parent / path))
     rows = Path(data) / "manifest.jsonl"
     if not rows.is_file():
         raise FileNotFoundError(f"{rows} is missing; pass a built data set as --data.")
