@@ -28,7 +28,7 @@ def test_val_test_and_held_out_paintings_capped_per_source(tmp_path):
         "/p/masterpieces/g.png", "/p/painterly/b.jpg", "/p/painterly/c.jpg",
         "/p/painterly/d.jpg", "/p/portraits/e.png"]
     heldout.write_text(json.dumps({"image_path": "masterpieces/g.png"}) + "\n")
-    assert held_out_paintings(data, heldout)[0] == str(tmp_path / "masterpieces" / "g.png")
+    assert held_out_paintings(data, heldout)[0] == str((tmp_path / "masterpieces" / "g.png").resolve())
     assert held_out_paintings(data, None, per_source=2) == [
         "/p/painterly/b.jpg", "/p/painterly/c.jpg", "/p/portraits/e.png"]
 

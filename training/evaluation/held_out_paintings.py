@@ -30,7 +30,8 @@ def held_out_paintings(data: Path, heldout: Path | None = None,
         for line in Path(heldout).read_text(encoding="utf-8").splitlines():
             if line.strip():  # relative paths are relative to the JSONL, as build-corpora writes
                 path = Path(json.loads(line)["image_path"])
-                paths.append(str(path if path.is_absolute() else Path(heldout).parent / path))
+                paths.append(str(path if path.is_absolute()
+                                 else (Path(heldout).parent / path).resolve()))
     rows = Path(data) / "manifest.jsonl"
     if not rows.is_file():
         raise FileNotFoundError(f"{rows} is missing; pass a built data set as --data.")
