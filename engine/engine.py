@@ -99,6 +99,7 @@ class Engine:
         self._vocabulary = vocabulary
         self.comment_policy = COMMENT_POLICY
         """``join`` or ``replace``: what a visitor's comment does to the painting's commentary."""
+        self._primers: tuple[np.ndarray, np.ndarray] | None = None
 
     # ----------------------------------------------------------------------------- loading
     @classmethod
@@ -363,8 +364,9 @@ class Engine:
         outputs = self._decode_all(image_embedding, text_embedding)
         spec = self.manifest.decoder
         if spec.samples:
+            primer = self.primer_codes(image_embedding) if spec.primed else None
             return self._sample_chunks(spec, outputs, self.new_seed() if seed is None else seed,
-                                       chunk_frames)
+                                       chunk_frames, primer)
         mel = denormalize(outputs[0][0], self.manifest.mel_norm)
         return (mel[:, start:start + chunk_frames]
                 for start in range(0, mel.shape[-1], chunk_frames))
@@ -409,6 +411,37 @@ class Engine:
                               f"{len(spec.tempo_bpm)} tempo classes; re-export the bundle.")
         return float(spec.tempo_bpm[int(np.argmax(outputs[1]))])
 
+    def _primer_bank(self) -> tuple[np.ndarray, np.ndarray]:
+        """(unit image embeddings [N, Di], codes [N, frames, stages]) of the primer bank."""
+        if self._primers is None:
+            spec = self.manifest.decoder
+            try:
+                embeddings = np.load(self.bundle.path(spec.primer_embeddings or ""))
+                codes = np.load(self.bundle.path(spec.primer_codes or ""))
+            except (OSError, ValueError) as error:
+                raise EngineError(f"the primer bank cannot be read ({error}); re-export the "
+                                  "bundle.") from error
+            if (codes.ndim != 3 or codes.shape[0] != embeddings.shape[0]
+                    or codes.shape[1:] != (spec.primer_frames, spec.stages)):
+                raise EngineError(f"the primer bank's codes {codes.shape} do not match its "
+                                  f"{embeddings.shape[0]} images × {spec.primer_frames} frames × "
+                                  f"{spec.stages} stages; re-export the bundle.")
+            self._primers = (embeddings.astype(np.float32), codes.astype(np.int64))
+        return self._primers
+
+    def primer_codes(self, image_embedding: np.ndarray) -> np.ndarray | None:
+        """The primer [primer_frames, stages] a painting starts from: the codes of the bank
+        image nearest to `image_embedding` (export/primers.py); None without a bank."""
+        if not self.manifest.decoder.primed:
+            return None
+        embeddings, codes = self._primer_bank()
+        query = np.asarray(image_embedding, np.float32).reshape(-1)
+        if query.size != embeddings.shape[1]:
+            raise EngineError(f"image embedding has {query.size} values, the primer bank "
+                              f"{embeddings.shape[1]}; pass this engine's own embeddings.")
+        query = query / max(float(np.linalg.norm(query)), 1e-12)
+        return codes[int(np.argmax(embeddings @ query))]
+
     def _palette_of(self, spec: DecoderSpec, outputs: list[np.ndarray]) -> np.ndarray:
         """The palette head's log q(c | image) [1, codebook_size] from the decoder graph."""
         names = [t.name for t in self.manifest.graphs[DECODER].outputs]
@@ -422,13 +455,16 @@ class Engine:
         return palette.reshape(1, -1)
 
     def _sample_chunks(self, spec: DecoderSpec, outputs: list[np.ndarray], seed: int,
-                       chunk_frames: int) -> Iterator[np.ndarray]:
+                       chunk_frames: int, primer: np.ndarray | None = None
+                       ) -> Iterator[np.ndarray]:
         """Natural-log Mel chunks, one run of the step graph per frame: the previous frame's
         codes and the LSTM state go in (with a beat clock, the frame's beat phase at the
         predicted tempo; with guidance, the scale; with the repetition prior, the codes chosen
         `repeat_beats` beats back and its strengths), the sampled codes, their normalised Mel
         frame and the new state come out (Gumbel-max sampling, noise drawn here from `seed`,
-        chunk by chunk: the generator's stream is the same as one draw for the whole piece)."""
+        chunk by chunk: the generator's stream is the same as one draw for the whole piece).
+        A `primer` [K, stages] is teacher-forced first (its frames are not played; the noise
+        stream is not touched, so a seed gives the same draws with or without one)."""
         step = self._session(spec.step_graph or "")
         rng = np.random.default_rng(seed)
         state_shape = (spec.layers, spec.state_batch, spec.hidden)
@@ -459,6 +495,13 @@ class Engine:
                 or (spec.palette > 0) != ("palette" in step.input_names)):
             raise EngineError(f"the step graph's inputs {step.input_names} do not match the "
                               "manifest's decoder section; re-export the bundle.")
+        if primer is not None:
+            feeds["noise"] = np.zeros((1, spec.stages, spec.codebook_size), np.float32)
+            if lag:
+                feeds["lagged_codes"] = np.full((1, spec.stages), spec.codebook_size, np.int64)
+            for code in np.asarray(primer, np.int64):
+                _, _, feeds["h0"], feeds["c0"] = step.run(feeds)
+                feeds["previous_codes"] = code[None]
         for start in range(0, spec.frames, chunk_frames):
             count = min(chunk_frames, spec.frames - start)
             uniform = rng.random((count, 1, spec.stages, spec.codebook_size), dtype=np.float32)

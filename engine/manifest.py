@@ -270,7 +270,12 @@ class DecoderSpec:
 
     With ``palette`` > 0 the decoder graph also returns ``palette`` [1, ``codebook_size``], the
     palette head's log q(c | image), and the step graph takes it with ``palette_strength`` [1]
-    (= ``palette``): the palette prior of TokenMelDecoder.step."""
+    (= ``palette``): the palette prior of TokenMelDecoder.step.
+
+    With ``primer_frames`` > 0 the bundle has a primer bank (export/primers.py): unit image
+    embeddings ``primer_embeddings`` [N, Di] and codes ``primer_codes`` [N, primer_frames,
+    ``stages``]; the engine teacher-forces the codes of the painting's nearest bank image
+    through the step graph before it samples (they are not played)."""
 
     kind: str = BILSTM
     frames: int = 896
@@ -286,6 +291,14 @@ class DecoderSpec:
     repeat: tuple[float, ...] = ()
     repeat_beats: float = 0.0
     palette: float = 0.0
+    primer_frames: int = 0
+    primer_embeddings: str | None = None
+    primer_codes: str | None = None
+
+    @property
+    def primed(self) -> bool:
+        """True when the bundle has a primer bank (the painting picks where a piece starts)."""
+        return self.primer_frames > 0
 
     @property
     def repeats(self) -> bool:
@@ -325,7 +338,10 @@ class DecoderSpec:
                    beat_features=int(values.get("beat_features", 0)),
                    repeat=tuple(float(k) for k in values.get("repeat", ())),
                    repeat_beats=float(values.get("repeat_beats", 0.0)),
-                   palette=float(values.get("palette", 0.0)))
+                   palette=float(values.get("palette", 0.0)),
+                   primer_frames=int(values.get("primer_frames", 0)),
+                   primer_embeddings=values.get("primer_embeddings"),
+                   primer_codes=values.get("primer_codes"))
 
 
 def _optional(values: dict | None, cls):
@@ -405,4 +421,6 @@ class Manifest:
             names |= {self.caption_index.captions, self.caption_index.embeddings}
         if self.commentary is not None:
             names.add(self.commentary.vocabulary)
+        if self.decoder.primed:
+            names |= {self.decoder.primer_embeddings, self.decoder.primer_codes}
         return names

@@ -52,6 +52,10 @@ _HELP = {
     "palette": "token decoder with a palette head (python -m training.palette_head) only: "
                "strength λ of the palette prior, stage 1 samples from p^(1/T)·q(c|image)^λ so "
                "the painting weights which sounds a piece draws from (e.g. 1.0); default 0: none",
+    "primer_frames": "token decoder only: frames of the primer bank built from the run's data set "
+                     "(export/primers.py): each piece starts from the state the first frames of "
+                     "the clip of the painting's nearest training image leave (not played); "
+                     "default 0: none",
 }
 
 
@@ -80,6 +84,18 @@ _beats = _numbers_in("the lag in beats", "2", 0.25, 16.0, single=True)
 _palette = _numbers_in("the palette strength", "1.0", 0.0, 10.0, single=True)
 
 
+def _frames(text: str) -> int:
+    """An argparse type: a whole number of primer frames in [0, 896]."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"give the primer frames as a whole number, e.g. 430 "
+                                         f"(got {text!r})") from None
+    if not 0 <= value <= 896:
+        raise argparse.ArgumentTypeError(f"primer frames must be in [0, 896], got {value}")
+    return value
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from export.defaults import DEFAULT_CAPTION_ENCODER
 
@@ -100,6 +116,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--repeat", type=_repeat, default=(), help=_HELP["repeat"])
     parser.add_argument("--repeat-beats", type=_beats, default=1.0, help=_HELP["repeat_beats"])
     parser.add_argument("--palette", type=_palette, default=0.0, help=_HELP["palette"])
+    parser.add_argument("--primer-frames", type=_frames, default=0, help=_HELP["primer_frames"])
     parser.add_argument("--open-clip-config", type=Path, action="append", default=[],
                         help=_HELP["open_clip_config"])
 
@@ -154,7 +171,7 @@ def run(args: argparse.Namespace) -> int:
         caption_encoder=args.caption_encoder, feelings_head=args.feelings_head,
         commentary_words=args.commentary_words, temperatures=args.temperatures,
         guidance=args.guidance, repeat=args.repeat, repeat_beats=args.repeat_beats,
-        palette=args.palette)
+        palette=args.palette, primer_frames=args.primer_frames)
     columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
     try:
         with Progress(*columns, console=console, transient=False) as progress:

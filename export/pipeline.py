@@ -46,6 +46,7 @@ from export.graphs import (
     vocoder_source,
 )
 from export.parity import ParityReport
+from export.primers import PRIMER_SPLIT, build_primer_bank
 from export.provenance import (
     PROJECT_LICENCE,
     encoder_licence,
@@ -100,6 +101,9 @@ class ExportOptions:
     palette: float = 0.0
     """Token decoder with a palette head (training.palette_head): the palette prior's strength λ
     written to the manifest; 0 exports graphs without it."""
+    primer_frames: int = 0
+    """Token decoder: frames of the primer bank (export/primers.py) built from the run's data
+    set, which the engine teacher-forces before sampling; 0: no bank."""
 
 
 @dataclass
@@ -188,12 +192,37 @@ class _Exporter:
                                                 palette > 0)
         self.graph(condition)
         self.graph(step)
+        primer = self.primer_bank(model.decoder.codebook, guided)
         return DecoderSpec(TOKENS, tokens.frames, step.name, tokens.stages, tokens.codebook_size,
                            tokens.num_layers, tokens.hidden_dim, tuple(temperatures),
                            guidance=guidance if guided else 1.0, tempo_bpm=tokens.tempo_bpm,
                            beat_features=tokens.beat_features, repeat=repeat,
                            repeat_beats=float(self.options.repeat_beats) if repeat else 0.0,
-                           palette=palette)
+                           palette=palette, **primer)
+
+    def primer_bank(self, codebook, guided: bool) -> dict:
+        """The primer bank's files and DecoderSpec fields (empty without --primer-frames)."""
+        frames = int(self.options.primer_frames)
+        if frames <= 0:
+            return {}
+        if guided:
+            raise ExportError("a primer bank is not supported with guidance; export with "
+                              "guidance 1.0 or without --primer-frames")
+        dataset = self.run.dataset
+        if dataset is None:
+            raise ExportError("the primer bank is built from the run's data set, which is "
+                              "missing; rebuild it or export without --primer-frames")
+        self.progress.step(f"building the primer bank ({frames} frames)")
+        bank = build_primer_bank(dataset, self.specs["image"], self.specs["text"], codebook,
+                                 frames)
+        self.writer.write_npy("primer_embeddings.npy", bank.embeddings)
+        self.writer.write_npy("primer_codes.npy", bank.codes)
+        self.writer.write_json("primers.json", {"split": PRIMER_SPLIT, "frames": frames,
+                                                "primers": bank.entries})
+        self.licences["primers"] = ("codes of the data set's music clips; each clip's licence "
+                                    "is in the caption index")
+        return {"primer_frames": frames, "primer_embeddings": "primer_embeddings.npy",
+                "primer_codes": "primer_codes.npy"}
 
     def vocoder(self) -> VocoderSpec:
         audio = self.run.audio

@@ -25,6 +25,8 @@ class DatasetRow:
     mel_path: Path
     split: str
     painting_emotion: list[str]
+    similarity: float = 0.0
+    """Caption similarity of the match (Sec. III.A); 0 where the manifest does not record it."""
 
 
 def read_manifest(dataset_dir: Path) -> list[DatasetRow]:
@@ -50,6 +52,7 @@ def read_manifest(dataset_dir: Path) -> list[DatasetRow]:
                     mel_path=_resolve(dataset_dir, item["mel_path"]),
                     split=item["split"],
                     painting_emotion=list(item.get("painting_emotion", [])),
+                    similarity=float(item.get("similarity", 0.0)),
                 ))
             except (json.JSONDecodeError, KeyError) as error:
                 raise ValueError(f"{manifest}:{number} is not a valid manifest row ({error}); "

@@ -277,8 +277,8 @@ class TokenMelDecoder(nn.Module):
                temperatures: tuple[float, ...] | None = None,
                guidance: float | None = None, repeat: tuple[float, ...] = (),
                repeat_beats: float = 1.0, tempo_bpm: float | None = None,
-               palette: torch.Tensor | None = None, palette_strength: float = 0.0
-               ) -> tuple[torch.Tensor, torch.Tensor]:
+               palette: torch.Tensor | None = None, palette_strength: float = 0.0,
+               primer: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """A sampled normalised Mel [B, n_mels, frames] and its codes [B, frames, stages] (the
         engine runs the same steps in ONNX).
 
@@ -288,7 +288,9 @@ class TokenMelDecoder(nn.Module):
         `repeat_beats` beats of the predicted tempo (or `tempo_bpm`, which a model without a
         tempo head needs); only codes that were new one lag back are favoured (see `step`).
         `palette` [B, size] (``palette`` of the image embeddings) with `palette_strength` λ > 0
-        turns on the palette prior of `step`.
+        turns on the palette prior of `step`. `primer` [B, K, stages] codes (of a real clip the
+        painting chose) are teacher-forced through the LSTM first, so the piece starts from the
+        state that clip leaves, and are not part of the output.
         """
         frames = frames or self.config.frames
         temperatures = temperatures or self.config.temperatures
@@ -316,6 +318,13 @@ class TokenMelDecoder(nn.Module):
         else:
             palette = None
         previous, h0, c0 = (t.to(h.device) for t in self.initial_state(h.shape[0], guided))
+        if primer is not None and primer.shape[1]:
+            if guided:
+                raise ValueError("a primer is not supported with guidance")
+            primer = primer.to(h.device)
+            before = torch.cat([previous.unsqueeze(1), primer[:, :-1]], dim=1)
+            _, (h0, c0) = self.lstm(self._inputs(before, cond), (h0, c0))
+            previous = primer[:, -1]
         out = []
         history = torch.full((h.shape[0], frames, self.config.stages), self.bos,
                              dtype=torch.long, device=h.device)

@@ -1,0 +1,129 @@
+"""The primer bank (issue 8: the painting picks where a piece starts): built from the run's
+training images only, teacher-forced by the engine exactly as TokenMelDecoder.sample does."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from core.beat import lag_frames, onset_lagged
+from tests.training.test_token_beat_guidance import engine_noise
+from tests.training.test_token_decoder import tokens_config
+from training.tempo_head import fit_tempo_head
+from training.trainer import train
+
+
+@pytest.fixture(scope="module")
+def primed(tiny_dataset, tmp_path_factory) -> tuple[Path, Path]:
+    from export.pipeline import ExportOptions, export_bundle
+
+    root = tmp_path_factory.mktemp("primer")
+    train(tokens_config(tiny_dataset, root / "plain", epochs=1))
+    fit_tempo_head(root / "plain", root / "tempo", bins=6, steps=30)
+    export_bundle(ExportOptions(checkpoint=root / "tempo", out=root / "bundle",
+                                vocoder="griffin_lim", temperatures=(1.0, 0.9),
+                                repeat=(3.0, 2.0), primer_frames=20))
+    return root / "tempo", root / "bundle"
+
+
+def test_the_bank_holds_one_primer_per_training_image_and_nothing_held_out(primed,
+                                                                           tiny_dataset):
+    from engine.bundle import Bundle
+
+    _, bundle = primed
+    spec = Bundle.open(bundle).manifest.decoder
+    assert spec.primed and spec.primer_frames == 20
+    codes = np.load(bundle / spec.primer_codes)
+    embeddings = np.load(bundle / spec.primer_embeddings).astype(np.float32)
+    listing = json.loads((bundle / "primers.json").read_text())
+    rows = [json.loads(line) for line in (tiny_dataset / "manifest.jsonl").read_text()
+            .splitlines() if line.strip()]
+    train_images = {Path(r["image_path"]).stem for r in rows if r["split"] == "train"}
+    other_images = {Path(r["image_path"]).stem for r in rows if r["split"] != "train"}
+    lent = [entry["image"] for entry in listing["primers"]]
+    assert sorted(lent) == sorted(train_images) and not set(lent) & (other_images - train_images)
+    assert codes.shape == (len(lent), 20, 2) and codes.dtype == np.int16
+    assert codes.min() >= 0 and codes.max() < 16
+    np.testing.assert_allclose(np.linalg.norm(embeddings, axis=1), 1.0, atol=1e-2)
+
+
+def test_the_engine_teacher_forces_the_nearest_primer_as_torch_does(primed):
+    from core.mel import denormalize
+    from engine.engine import Engine
+    from export.checkpoint import load_run
+
+    run_dir, bundle = primed
+    engine = Engine.load(bundle, warmup=False)
+    image = engine.encode_image(np.full((48, 64, 3), (160, 90, 30), np.uint8))
+    text = engine.encode_text("Art Commentary: an orange dusk. Painting Emotion: awe.")
+    primer = engine.primer_codes(image)
+    embeddings = np.load(bundle / "primer_embeddings.npy").astype(np.float32)
+    nearest = int(np.argmax(embeddings @ (image / np.linalg.norm(image))))
+    np.testing.assert_array_equal(primer, np.load(bundle / "primer_codes.npy")[nearest])
+    mel = engine.generate_mel(image, text, seed=6)
+    lag = lag_frames(engine.tempo(image, text), 1.0)
+
+    run = load_run(run_dir)
+    model = run.model()
+    decoder = model.decoder
+    noise = engine_noise(6)
+    inverse, repeat = torch.tensor([1 / 1.0, 1 / 0.9]), torch.tensor([3.0, 2.0])
+    frames, history = [], np.zeros((896, 2), np.int64)
+    with torch.no_grad():
+        cond = decoder.condition(model.projector(torch.from_numpy(image)[None],
+                                                 torch.from_numpy(text)[None]))
+        previous, h, c = decoder.initial_state(1)
+        codes = torch.from_numpy(primer.astype(np.int64))[None]
+        before = torch.cat([previous.unsqueeze(1), codes[:, :-1]], dim=1)
+        _, (h, c) = decoder.lstm(decoder._inputs(before, cond), (h, c))  # as sample(primer=)
+        previous = codes[:, -1]
+        for t in range(896):
+            lagged = torch.from_numpy(onset_lagged(history, t, lag, decoder.bos))
+            previous, frame, h, c = decoder.step(previous, cond, h, c, noise[t], inverse, None,
+                                                 None, lagged, repeat)
+            history[t] = previous[0].numpy()
+            frames.append(frame[0].numpy())
+    np.testing.assert_allclose(mel, denormalize(np.stack(frames, -1), run.mel_norm), atol=1e-4)
+    with torch.no_grad():  # the same draws go elsewhere without the primer
+
+        h_in = model.projector(torch.from_numpy(image)[None], torch.from_numpy(text)[None])
+        with_primer = decoder.sample(h_in, seed=1, primer=codes, repeat=(3.0, 2.0))[0]
+        without = decoder.sample(h_in, seed=1, repeat=(3.0, 2.0))[0]
+    assert not torch.allclose(with_primer, without)
+
+
+def test_a_broken_primer_bank_is_refused_clearly(primed, tmp_path):
+    import shutil
+
+    from engine.engine import Engine
+    from engine.errors import EngineError
+
+    _, bundle = primed
+    broken = tmp_path / "broken"
+    shutil.copytree(bundle, broken)
+    manifest = json.loads((broken / "manifest.json").read_text())
+    manifest["decoder"]["primer_frames"] = 21
+    (broken / "manifest.json").write_text(json.dumps(manifest))
+    engine = Engine.load(broken, warmup=False)
+    image = engine.encode_image(np.full((48, 64, 3), (10, 10, 10), np.uint8))
+    with pytest.raises(EngineError, match="primer bank's codes"):
+        engine.primer_codes(image)
+    with pytest.raises(EngineError, match="primer bank"):
+        engine.primer_codes(np.ones(3, np.float32))
+
+
+def test_the_export_command_line_checks_the_primer_frames():
+    import argparse
+
+    from export.cli import add_arguments
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    assert parser.parse_args(["--checkpoint", "r", "--out", "b",
+                              "--primer-frames", "430"]).primer_frames == 430
+    for bad in (["--primer-frames", "x"], ["--primer-frames", "-1"],
+                ["--primer-frames", "900"]):
+        with pytest.raises(SystemExit):
+            parser.parse_args(["--checkpoint", "r", "--out", "b", *bad])
