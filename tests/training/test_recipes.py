@@ -58,9 +58,10 @@ def test_train_and_export_use_the_token_decoder_by_default(tmp_path):
     assert tempo.startswith(f"-m training.tempo_head --run {runs}/default --out "
                             f"{runs}/default-tempo")
     assert export.startswith(f"main.py export --checkpoint {runs}/default-tempo ")
-    assert export.endswith("--temperatures 1.0,0.8 --repeat 6,4")
+    assert export.endswith("--temperatures 1.0,0.8 --repeat 6,4 --primer-frames 430")
     (tmp_path / "plain").mkdir()
-    code, calls = run_recipe(tmp_path / "plain", STAGES="tempo export", REPEAT="")
+    code, calls = run_recipe(tmp_path / "plain", STAGES="tempo export", REPEAT="",
+                             PRIMER_FRAMES="0")
     assert code == 0 and calls[-1].endswith("--temperatures 1.0,0.8")
     assert f"--checkpoint {tmp_path}/plain/runs/default " in calls[-1]
     (tmp_path / "paper").mkdir()
@@ -68,7 +69,21 @@ def test_train_and_export_use_the_token_decoder_by_default(tmp_path):
     assert len(calls) == 2
     assert "--objective paper" in calls[0] and "--epochs 30" in calls[0]
     assert "--num-threads" not in calls[0] and "--temperatures" not in calls[1]
-    assert "--repeat" not in calls[1]
+    assert "--repeat" not in calls[1] and "--primer-frames" not in calls[1]
+
+
+def test_the_palette_stage_fits_a_head_that_export_uses_only_when_asked(tmp_path):
+    code, calls = run_recipe(tmp_path, STAGES="palette export")
+    assert code == 0
+    palette, export = calls
+    runs = tmp_path / "runs"
+    assert palette.startswith(f"-m training.palette_head --run {runs}/default-tempo --out "
+                              f"{runs}/default-palette")
+    assert f"--checkpoint {runs}/default-tempo " in export and "--palette" not in export
+    (tmp_path / "lit").mkdir()
+    code, calls = run_recipe(tmp_path / "lit", STAGES="export", PALETTE="2")
+    assert code == 0 and f"--checkpoint {tmp_path}/lit/runs/default-palette " in calls[0]
+    assert calls[0].endswith("--repeat 6,4 --palette 2 --primer-frames 430")
 
 
 def test_the_distill_stage_distils_from_the_bundles_teacher_and_adds_a_light_vocoder(tmp_path):

@@ -20,9 +20,11 @@
 # the first bundle's), OBJECTIVE (tokens: Mel-frame codes sampled by an autoregressive LSTM, the
 # shipped decoder; paper: the eq. (2) BiLSTM), TEMPERATURES (1.0,0.8: sampling temperature per
 # codebook stage written at export), REPEAT (6,4: the repetition prior's strength per stage,
-# which brings onsets back one beat later; "" for none), PALETTE (the palette prior's strength:
-# stage-1 codes tilted towards those the painting's music uses, training.palette_head; "" for
-# none), EPOCHS, LR, VOCODER_STEPS,
+# which brings onsets back one beat later; "" for none), PRIMER_FRAMES (430: the primer bank,
+# export/primers.py: each piece starts from the state 5 s of the clip of the painting's nearest
+# training image leave; 0 for none), PALETTE (the palette prior's strength, with the palette
+# stage: stage-1 codes tilted towards the painting's, training.palette_head; measured too weak to
+# ship, "" for none), EPOCHS, LR, VOCODER_STEPS,
 # DISTILL_STEPS / DISTILL_SECONDS (the distill stage: v1-k3 from V1, 4500 steps or 1.5 h), EVAL_LIMIT,
 # DEVICE (auto|cpu|cuda).
 # A run resumes only with the image encoder it started with: give a new RUN when you change it.
@@ -39,7 +41,8 @@ BUNDLE=${BUNDLE:-assets/bundle}
 OBJECTIVE=${OBJECTIVE:-tokens}
 TEMPERATURES=${TEMPERATURES:-1.0,0.8}
 REPEAT=${REPEAT-6,4}
-PALETTE=${PALETTE-__PALETTE_DEFAULT__}
+PALETTE=${PALETTE-}
+PRIMER_FRAMES=${PRIMER_FRAMES:-430}
 if [ "$OBJECTIVE" = tokens ]; then
   # 4 epochs x 185 steps of batch 32 on the 7 392-row data set: about 40 min on one CPU thread.
   EPOCHS=${EPOCHS:-4}
@@ -53,7 +56,7 @@ DISTILL_STEPS=${DISTILL_STEPS:-4500}
 DISTILL_SECONDS=${DISTILL_SECONDS:-5400}
 EVAL_LIMIT=${EVAL_LIMIT:-32}
 DEVICE=${DEVICE:-auto}
-STAGES=${STAGES:-"corpora dataset train tempo palette export eval examples"}
+STAGES=${STAGES:-"corpora dataset train tempo export distill eval examples"}
 RUN=${RUN:-$RUNS/default}
 # The token decoder's run with a tempo head fitted on (the repetition prior's lag); what export uses.
 TEMPO_RUN=${TEMPO_RUN:-$RUN-tempo}
@@ -137,6 +140,9 @@ if has_stage export; then
   if [ "$OBJECTIVE" = tokens ] && [ -n "$PALETTE" ]; then
     checkpoint="$PALETTE_RUN"
     repeat+=(--palette "$PALETTE")
+  fi
+  if [ "$OBJECTIVE" = tokens ] && [ "$PRIMER_FRAMES" != 0 ]; then
+    repeat+=(--primer-frames "$PRIMER_FRAMES")
   fi
   "$PY" main.py export --checkpoint "$checkpoint" --vocoder "$vocoder" --out "$BUNDLE" --fp16 \
     $([ "$OBJECTIVE" = tokens ] && echo --temperatures "$TEMPERATURES" || true) "${repeat[@]}"
