@@ -431,7 +431,7 @@ class Engine:
 
     def primer_codes(self, image_embedding: np.ndarray) -> np.ndarray | None:
         """The primer [primer_frames, stages] a painting starts from: the codes of the bank
-        image nearest to `image_embedding` (export/primers.py); None without a bank."""
+        image nearest to `image_embedding` (training/primers.py); None without a bank."""
         if not self.manifest.decoder.primed:
             return None
         embeddings, codes = self._primer_bank()

@@ -272,7 +272,7 @@ class DecoderSpec:
     palette head's log q(c | image), and the step graph takes it with ``palette_strength`` [1]
     (= ``palette``): the palette prior of TokenMelDecoder.step.
 
-    With ``primer_frames`` > 0 the bundle has a primer bank (export/primers.py): unit image
+    With ``primer_frames`` > 0 the bundle has a primer bank (training/primers.py): unit image
     embeddings ``primer_embeddings`` [N, Di] and codes ``primer_codes`` [N, primer_frames,
     ``stages``]; the engine teacher-forces the codes of the painting's nearest bank image
     through the step graph before it samples (they are not played)."""

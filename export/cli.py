@@ -53,7 +53,7 @@ _HELP = {
                "strength λ of the palette prior, stage 1 samples from p^(1/T)·q(c|image)^λ so "
                "the painting weights which sounds a piece draws from (e.g. 1.0); default 0: none",
     "primer_frames": "token decoder only: frames of the primer bank built from the run's data set "
-                     "(export/primers.py): each piece starts from the state the first frames of "
+                     "(training/primers.py): each piece starts from the state the first frames of "
                      "the clip of the painting's nearest training image leave (not played); "
                      "default 0: none",
 }

@@ -46,7 +46,6 @@ from export.graphs import (
     vocoder_source,
 )
 from export.parity import ParityReport
-from export.primers import PRIMER_SPLIT, build_primer_bank
 from export.provenance import (
     PROJECT_LICENCE,
     encoder_licence,
@@ -56,6 +55,7 @@ from export.provenance import (
 )
 from export.vocoder import GRIFFIN_LIM_CONTEXT_FRAMES, load_vocoder
 from training.encoders import EncoderSpec, create_encoder
+from training.primers import PRIMER_SPLIT, PrimerError, build_primer_bank
 
 logger = logging.getLogger(__name__)
 
@@ -102,7 +102,7 @@ class ExportOptions:
     """Token decoder with a palette head (training.palette_head): the palette prior's strength λ
     written to the manifest; 0 exports graphs without it."""
     primer_frames: int = 0
-    """Token decoder: frames of the primer bank (export/primers.py) built from the run's data
+    """Token decoder: frames of the primer bank (training/primers.py) built from the run's data
     set, which the engine teacher-forces before sampling; 0: no bank."""
 
 
@@ -213,8 +213,11 @@ class _Exporter:
             raise ExportError("the primer bank is built from the run's data set, which is "
                               "missing; rebuild it or export without --primer-frames")
         self.progress.step(f"building the primer bank ({frames} frames)")
-        bank = build_primer_bank(dataset, self.specs["image"], self.specs["text"], codebook,
-                                 frames)
+        try:
+            bank = build_primer_bank(dataset, self.specs["image"], self.specs["text"], codebook,
+                                     frames)
+        except PrimerError as error:
+            raise ExportError(str(error)) from error
         self.writer.write_npy("primer_embeddings.npy", bank.embeddings)
         self.writer.write_npy("primer_codes.npy", bank.codes)
         self.writer.write_json("primers.json", {"split": PRIMER_SPLIT, "frames": frames,

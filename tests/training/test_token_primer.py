@@ -127,3 +127,33 @@ def test_the_export_command_line_checks_the_primer_frames():
                 ["--primer-frames", "900"]):
         with pytest.raises(SystemExit):
             parser.parse_args(["--checkpoint", "r", "--out", "b", *bad])
+
+
+def test_table_iv_primes_each_row_from_its_modes_image_and_not_without_one(primed,
+                                                                          tiny_dataset):
+    from training.evaluation.data import load_model
+    from training.evaluation.evaluate import generate_log_mels
+    from training.primers import build_primer_bank, nearest_primers
+
+    loaded = load_model(primed[0])
+    torch.manual_seed(0)  # the tiny data set's Mels are nearly flat: spread the codes apart
+    loaded.model.decoder.codebook.set_books(torch.rand(2, 16, 80) - 0.5)
+    bank = build_primer_bank(tiny_dataset, loaded.image_spec, loaded.text_spec,
+                             loaded.model.decoder.codebook, 20)
+    image, text = torch.randn(3, 32), torch.randn(3, 32)
+    # cold sampling: the tiny run's logits are nearly flat, so at T = 1 the noise decides
+    sampling = {"temperatures": (0.05, 0.05)}
+    primed_mels = generate_log_mels(loaded, image, text, "full", 0, 3, sampling, bank)
+    plain = generate_log_mels(loaded, image, text, "full", 0, 3, sampling)
+    assert not np.allclose(primed_mels, plain)
+    from core.mel import denormalize
+
+    with torch.no_grad():
+        codes = torch.from_numpy(nearest_primers(bank, image.numpy()))
+        expected = loaded.model.decoder.generate(loaded.model.projector(image, text), seed=0,
+                                                 primer=codes, **sampling)
+    np.testing.assert_allclose(primed_mels, denormalize(expected.numpy(), loaded.mel_norm),
+                               atol=1e-5)
+    np.testing.assert_allclose(  # w/o Image: no image, so no primer either
+        generate_log_mels(loaded, image, text, "text-only", 0, 3, sampling, bank),
+        generate_log_mels(loaded, image, text, "text-only", 0, 3, sampling), atol=0)

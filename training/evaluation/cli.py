@@ -81,6 +81,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--palette", type=float, default=0.0,
                         help="token decoder with a palette head: the palette prior's strength, "
                              "as the bundle was exported (export --palette); 0: none")
+    parser.add_argument("--primer-frames", type=int, default=0,
+                        help="token decoder: the primer bank's frames, as the bundle was "
+                             "exported (export --primer-frames); 0: none")
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     parser.add_argument("--embedding-layer", default="penultimate",
@@ -210,7 +213,7 @@ def _table_iv(args: argparse.Namespace) -> None:
         device=args.device, embedding_layer=args.embedding_layer,
         musicnn_weights=args.musicnn_weights, griffin_lim_iters=args.griffin_lim_iters,
         temperatures=args.temperatures, repeat=args.repeat, repeat_beats=args.repeat_beats,
-        palette=args.palette, save_audio=args.save_audio,
+        palette=args.palette, primer_frames=args.primer_frames, save_audio=args.save_audio,
     )
     result = evaluate(config)
     print_table(result)

@@ -42,6 +42,7 @@ from training.evaluation.data import (
 from training.evaluation.musicnn import DEFAULT_WEIGHTS, MusicnnEmbedder
 from training.evaluation.vocoders import Vocoder, make_vocoder
 from training.models import InputMode, apply_input_mode
+from training.primers import build_primer_bank, nearest_primers
 
 PAPER_LABELS: dict[InputMode, str] = {
     InputMode.RANDOM: "Baseline",
@@ -89,6 +90,10 @@ class EvalConfig:
     palette: float = 0.0
     """Token decoder with a palette head: the palette prior's strength λ, as a bundle exported
     with ``--palette`` samples; each row's palette comes from that mode's image input."""
+    primer_frames: int = 0
+    """Token decoder: the primer bank's frames, as a bundle exported with ``--primer-frames``
+    samples (training/primers.py, built from the run's training split); each row's primer is
+    that of its mode's image input, and the image-less mode (w/o Image) gets none."""
 
 
 @dataclass
@@ -148,11 +153,13 @@ def _references(rows: list[EvalRow], loaded: LoadedModel, vocoder: Vocoder,
 
 def generate_log_mels(loaded: LoadedModel, image: torch.Tensor, text: torch.Tensor,
                       mode: InputMode, seed: int, batch_size: int,
-                      sampling: dict | None = None) -> np.ndarray:
+                      sampling: dict | None = None, primers=None) -> np.ndarray:
     """Natural-log Mels [N, n_mels, T] generated in ``mode`` (noise drawn once, seeded); a token
     decoder samples with seed 0 and the `sampling` keywords of TokenMelDecoder.generate
     (temperatures, repeat, repeat_beats, palette_strength) when given; the palette prior reads
-    the mode's own image input (the random baseline's random image, image-only's image)."""
+    the mode's own image input (the random baseline's random image, image-only's image), and
+    so does the primer of `primers` (a training.primers.PrimerBank), except in text-only mode,
+    whose image is removed."""
     image, text = apply_input_mode(image, text, mode, torch.Generator().manual_seed(seed))
     device = next(loaded.model.parameters()).device
     model = loaded.model
@@ -165,9 +172,13 @@ def generate_log_mels(loaded: LoadedModel, image: torch.Tensor, text: torch.Tens
                 options = dict(sampling)
                 strength = float(options.pop("palette_strength", 0.0))
                 palette = model.decoder.palette(batch_image) if strength else None
+                primer = None
+                if primers is not None and InputMode(mode) is not InputMode.TEXT_ONLY:
+                    primer = torch.from_numpy(nearest_primers(primers,
+                                                              batch_image.cpu().numpy()))
                 batch = model.decoder.generate(model.projector(batch_image, batch_text), seed=0,
                                                palette=palette, palette_strength=strength,
-                                               **options)
+                                               primer=primer, **options)
             else:
                 batch = model(batch_image, batch_text)
             outputs.append(batch.float().cpu().numpy())
@@ -241,7 +252,7 @@ def _describe(config: EvalConfig, loaded: LoadedModel, vocoder: Vocoder,
         "seed": config.seed,
         "sampling": {"temperatures": list(config.temperatures), "repeat": list(config.repeat),
                      "repeat_beats": config.repeat_beats if config.repeat else None,
-                     "palette": config.palette},
+                     "palette": config.palette, "primer_frames": config.primer_frames},
         "definitions": DEFINITIONS,
         "paper_table_iv": PAPER_TABLE_IV,
     }
@@ -269,6 +280,10 @@ def evaluate(config: EvalConfig, vocoder: Vocoder | None = None,
                                                    loaded.text_spec)
     image, text = select_inputs(rows, ids, image_table, text_table)
     references, waves = _references(rows, loaded, vocoder, embedder, config.reference)
+    primers = None
+    if config.primer_frames and loaded.model.samples:
+        primers = build_primer_bank(config.data, loaded.image_spec, loaded.text_spec,
+                                    loaded.model.decoder.codebook, config.primer_frames)
     results = []
     for mode in sorted(modes, key=list(PAPER_LABELS).index):
         sampling = {key: value for key, value in (("temperatures", config.temperatures),
@@ -278,7 +293,7 @@ def evaluate(config: EvalConfig, vocoder: Vocoder | None = None,
         if config.palette:
             sampling["palette_strength"] = config.palette
         generated = generate_log_mels(loaded, image, text, mode, config.seed, config.batch_size,
-                                      sampling)
+                                      sampling, primers)
         results.append(evaluate_mode(mode, generated, rows, references, waves, vocoder, embedder,
                                      loaded.audio.sample_rate, Path(config.out) / "audio",
                                      config.save_audio))

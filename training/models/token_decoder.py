@@ -266,11 +266,11 @@ class TokenMelDecoder(nn.Module):
                  temperatures: tuple[float, ...] | None = None,
                  guidance: float | None = None, repeat: tuple[float, ...] = (),
                  repeat_beats: float = 1.0, tempo_bpm: float | None = None,
-                 palette: torch.Tensor | None = None, palette_strength: float = 0.0
-                 ) -> torch.Tensor:
+                 palette: torch.Tensor | None = None, palette_strength: float = 0.0,
+                 primer: torch.Tensor | None = None) -> torch.Tensor:
         """A sampled normalised Mel [B, n_mels, frames] (`sample` without its codes)."""
         return self.sample(h, seed, frames, temperatures, guidance, repeat, repeat_beats,
-                           tempo_bpm, palette, palette_strength)[0]
+                           tempo_bpm, palette, palette_strength, primer)[0]
 
     @torch.no_grad()
     def sample(self, h: torch.Tensor, seed: int = 0, frames: int | None = None,

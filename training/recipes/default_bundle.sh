@@ -21,7 +21,7 @@
 # shipped decoder; paper: the eq. (2) BiLSTM), TEMPERATURES (1.0,0.8: sampling temperature per
 # codebook stage written at export), REPEAT (6,4: the repetition prior's strength per stage,
 # which brings onsets back one beat later; "" for none), PRIMER_FRAMES (430: the primer bank,
-# export/primers.py: each piece starts from the state 5 s of the clip of the painting's nearest
+# training/primers.py: each piece starts from the state 5 s of the clip of the painting's nearest
 # training image leave; 0 for none), PALETTE (the palette prior's strength, with the palette
 # stage: stage-1 codes tilted towards the painting's, training.palette_head; measured too weak to
 # ship, "" for none), EPOCHS, LR, VOCODER_STEPS,

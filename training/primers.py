@@ -1,4 +1,4 @@
-"""The primer bank of a token-decoder bundle: the painting chooses where a piece starts from.
+"""The primer bank of a token decoder: the painting chooses where a piece starts from.
 
 Issue 8: without a primer, pieces of one painting differed as much as pieces of two paintings
 (long-term spectra on 24 held-out paintings × 3 seeds: 0.175 between, 0.185 within), because
@@ -10,7 +10,8 @@ is chosen by the painting alone: its nearest training image (cosine of the image
 lends the clip best matched to its own comments. Only the training split's images are in the
 bank, so the val/test paintings and the held-out masterpieces stay unseen.
 
-Bundle files: ``primer_embeddings.npy`` [N, Di] float16 unit vectors, ``primer_codes.npy``
+Built here for Table IV (training.evaluation.evaluate) and by the exporter (``export
+--primer-frames``). Bundle files: ``primer_embeddings.npy`` [N, Di] float16 unit vectors, ``primer_codes.npy``
 [N, frames, stages] int16 and ``primers.json`` (which image lends which clip).
 """
 
@@ -22,7 +23,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from export.errors import ExportError
+
+class PrimerError(ValueError):
+    """The primer bank cannot be built from this data set (the message says what to do)."""
 
 PRIMER_SPLIT = "train"
 
@@ -45,7 +48,7 @@ def build_primer_bank(dataset: Path, image_spec, text_spec, codebook, frames: in
     try:
         _, images, _ = load_cached_embeddings(dataset, image_spec, text_spec)
     except FileNotFoundError as error:
-        raise ExportError(f"the primer bank needs the run's cached embeddings ({error})") from error
+        raise PrimerError(f"the primer bank needs the run's cached embeddings ({error})") from error
     best: dict[str, int] = {}
     for index, row in enumerate(rows):
         if row.split != PRIMER_SPLIT:
@@ -54,14 +57,14 @@ def build_primer_bank(dataset: Path, image_spec, text_spec, codebook, frames: in
         if key not in best or row.similarity > rows[best[key]].similarity:
             best[key] = index
     if not best:
-        raise ExportError(f"{dataset} has no {PRIMER_SPLIT} rows to build a primer bank from")
+        raise PrimerError(f"{dataset} has no {PRIMER_SPLIT} rows to build a primer bank from")
     chosen = [best[key] for key in sorted(best)]
     codes = []
     with torch.no_grad():
         for index in chosen:
             mel = np.load(rows[index].mel_path).astype(np.float32)
             if mel.shape[-1] < frames:
-                raise ExportError(f"clip {rows[index].audio_id} has {mel.shape[-1]} frames, "
+                raise PrimerError(f"clip {rows[index].audio_id} has {mel.shape[-1]} frames, "
                                   f"fewer than the primer's {frames}; give --primer-frames "
                                   f"{mel.shape[-1]} or less")
             encoded = codebook.encode(torch.from_numpy(mel[None, :, :frames]))[0]
@@ -72,3 +75,12 @@ def build_primer_bank(dataset: Path, image_spec, text_spec, codebook, frames: in
                for i in chosen]
     return PrimerBank(vectors.astype(np.float16), np.stack(codes), entries)
 
+
+
+def nearest_primers(bank: PrimerBank, images: np.ndarray) -> np.ndarray:
+    """Codes [B, frames, stages] (int64) of the bank image nearest (cosine) to each of
+    `images` [B, Di] (the engine's Engine.primer_codes, batched)."""
+    query = np.asarray(images, np.float32).reshape(len(images), -1)
+    query = query / np.maximum(np.linalg.norm(query, axis=1, keepdims=True), 1e-12)
+    nearest = np.argmax(query @ bank.embeddings.astype(np.float32).T, axis=1)
+    return bank.codes[nearest].astype(np.int64)
