@@ -58,7 +58,7 @@ def test_train_and_export_use_the_token_decoder_by_default(tmp_path):
     assert tempo.startswith(f"-m training.tempo_head --run {runs}/default --out "
                             f"{runs}/default-tempo")
     assert export.startswith(f"main.py export --checkpoint {runs}/default-tempo ")
-    assert export.endswith("--temperatures 1.0,0.8 --repeat 6,4 --primer-frames 430")
+    assert export.endswith("--temperatures 1.0,0.8 --repeat 6.5,4 --primer-frames 430")
     (tmp_path / "plain").mkdir()
     code, calls = run_recipe(tmp_path / "plain", STAGES="tempo export", REPEAT="",
                              PRIMER_FRAMES="0")
@@ -83,7 +83,7 @@ def test_the_palette_stage_fits_a_head_that_export_uses_only_when_asked(tmp_path
     (tmp_path / "lit").mkdir()
     code, calls = run_recipe(tmp_path / "lit", STAGES="export", PALETTE="2")
     assert code == 0 and f"--checkpoint {tmp_path}/lit/runs/default-palette " in calls[0]
-    assert calls[0].endswith("--repeat 6,4 --palette 2 --primer-frames 430")
+    assert calls[0].endswith("--repeat 6.5,4 --palette 2 --primer-frames 430")
 
 
 def test_the_distill_stage_distils_from_the_bundles_teacher_and_adds_a_light_vocoder(tmp_path):

@@ -19,7 +19,7 @@
 # EVAL_OUT ($RUNS/eval), BUNDLE (assets/bundle), IMAGE_ENCODER (efficientnet:lite0+perceptual:imagenet; perceptual:v1 is
 # the first bundle's), OBJECTIVE (tokens: Mel-frame codes sampled by an autoregressive LSTM, the
 # shipped decoder; paper: the eq. (2) BiLSTM), TEMPERATURES (1.0,0.8: sampling temperature per
-# codebook stage written at export), REPEAT (6,4: the repetition prior's strength per stage,
+# codebook stage written at export), REPEAT (6.5,4: the repetition prior's strength per stage,
 # which brings onsets back one beat later; "" for none), PRIMER_FRAMES (430: the primer bank,
 # training/primers.py: each piece starts from the state 5 s of the clip of the painting's nearest
 # training image leave; 0 for none), PALETTE (the palette prior's strength, with the palette
@@ -40,7 +40,7 @@ RUNS=${RUNS:-runs}
 BUNDLE=${BUNDLE:-assets/bundle}
 OBJECTIVE=${OBJECTIVE:-tokens}
 TEMPERATURES=${TEMPERATURES:-1.0,0.8}
-REPEAT=${REPEAT-6,4}
+REPEAT=${REPEAT-6.5,4}
 PALETTE=${PALETTE-}
 PRIMER_FRAMES=${PRIMER_FRAMES:-430}
 if [ "$OBJECTIVE" = tokens ]; then
