@@ -103,12 +103,23 @@ def real_mels(data: Path, split: str = "test", limit: int = 16) -> list[np.ndarr
 
 
 def sweep(checkpoint: Path, embeddings: dict[str, tuple[np.ndarray, np.ndarray]],
-          settings: list[Setting], seeds: int, tempo_bpm: float | None = None) -> list[dict]:
-    """One row of `score` per setting (`checkpoint`: a run directory or a .safetensors file)."""
+          settings: list[Setting], seeds: int, tempo_bpm: float | None = None,
+          primer_frames: int = 0, data: Path | None = None) -> list[dict]:
+    """One row of `score` per setting (`checkpoint`: a run directory or a .safetensors file);
+    with `primer_frames`, every piece starts from the primer of the bank built from `data`
+    (training/primers.py), as a bundle exported with ``--primer-frames`` does."""
     from export.checkpoint import load_run
+    from training.primers import build_primer_bank, nearest_primers
 
-    model = load_run(checkpoint).model().eval()
+    run = load_run(checkpoint)
+    model = run.model().eval()
     decoder = model.decoder
+    bank = None
+    if primer_frames:
+        if data is None:
+            raise ValueError("--primer-frames builds the primer bank from --data; give it")
+        bank = build_primer_bank(data, run.encoders["image"], run.encoders["text"],
+                                 decoder.codebook, primer_frames)
     rows = []
     for setting in settings:
         mels: dict[str, list[np.ndarray]] = {}
@@ -117,11 +128,13 @@ def sweep(checkpoint: Path, embeddings: dict[str, tuple[np.ndarray, np.ndarray]]
                 image_t = torch.from_numpy(image)[None]
                 h = model.projector(image_t, torch.from_numpy(text)[None])
                 palette = decoder.palette(image_t) if setting.palette else None
+                primer = (None if bank is None
+                          else torch.from_numpy(nearest_primers(bank, image[None])))
                 mels[name] = [denormalize(decoder.generate(
                     h, seed=seed, temperatures=setting.temperatures,
                     guidance=setting.guidance, repeat=setting.repeat,
                     repeat_beats=setting.repeat_beats, tempo_bpm=tempo_bpm, palette=palette,
-                    palette_strength=setting.palette)[0].numpy())
+                    palette_strength=setting.palette, primer=primer)[0].numpy())
                     for seed in range(seeds)]
         rows.append({"setting": setting.label, **score(mels)})
     return rows
@@ -166,6 +179,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="comma-separated lags of the repetition prior, in beats")
     parser.add_argument("--palette", default="0",
                         help="comma-separated palette-prior strengths (0: none)")
+    parser.add_argument("--primer-frames", type=int, default=0,
+                        help="start every piece from the primer bank built from --data "
+                             "(export --primer-frames); 0: none")
     parser.add_argument("--tempo", type=float, default=None,
                         help="tempo (BPM) of the repetition lag for a run without a tempo head")
     parser.add_argument("--seeds", type=int, default=2)
@@ -175,7 +191,8 @@ def main(argv: list[str] | None = None) -> int:
     embeddings = kiosk_embeddings(args.bundle, args.paintings)
     settings = _settings(args.guidance, args.temperatures, args.repeat, args.repeat_beats,
                          args.palette)
-    rows = sweep(args.checkpoint, embeddings, settings, args.seeds, args.tempo)
+    rows = sweep(args.checkpoint, embeddings, settings, args.seeds, args.tempo,
+                 args.primer_frames, args.data)
     if args.data is not None:
         clips = real_mels(args.data)
         rows.append({"setting": "real test clips", **score({str(i): [m] for i, m in
