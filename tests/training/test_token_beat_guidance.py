@@ -23,6 +23,56 @@ def engine_noise(seed: int, frames: int = 896, stages: int = 2, size: int = 16) 
     return torch.from_numpy(-np.log(-np.log(np.clip(uniform, 1e-10, 1.0 - 1e-7))))
 
 
+def replay_engine_piece(model: Art2Music, image: np.ndarray, text: np.ndarray, seed: int,
+                        inverse: torch.Tensor, lag: int = 0, repeat: torch.Tensor | None = None,
+                        clock: torch.Tensor | None = None, palette: bool = False,
+                        palette_strength: float = 0.0,
+                        primer: np.ndarray | None = None) -> np.ndarray:
+    """The normalised Mel [n_mels, 896] of the engine's piece for `seed`, replayed by the
+    PyTorch step (Engine._sample_chunks: the primer teacher-forced as TokenMelDecoder.sample
+    does, then one step per frame with the engine's noise and the repetition prior's lagged
+    onsets)."""
+    from core.beat import onset_lagged
+
+    decoder = model.decoder
+    noise = engine_noise(seed)
+    frames, history = [], np.zeros((896, 2), np.int64)
+    with torch.no_grad():
+        image_t = torch.from_numpy(image)[None]
+        cond = decoder.condition(model.projector(image_t, torch.from_numpy(text)[None]))
+        log_q = decoder.palette(image_t) if palette else None
+        strength = torch.tensor([palette_strength]) if palette else None
+        previous, h, c = decoder.initial_state(1)
+        if primer is not None:
+            codes = torch.from_numpy(np.asarray(primer, np.int64))[None]
+            before = torch.cat([previous.unsqueeze(1), codes[:, :-1]], dim=1)
+            _, (h, c) = decoder.lstm(decoder._inputs(before, cond), (h, c))
+            previous = codes[:, -1]
+        for t in range(896):
+            lagged = (torch.from_numpy(onset_lagged(history, t, lag, decoder.bos))
+                      if repeat is not None else None)
+            beat = clock[t][None] if clock is not None else None
+            previous, frame, h, c = decoder.step(previous, cond, h, c, noise[t], inverse, beat,
+                                                 None, lagged, repeat, log_q, strength)
+            history[t] = previous[0].numpy()
+            frames.append(frame[0].numpy())
+    return np.stack(frames, -1)
+
+
+def with_decoder_fields(bundle: Path, out: Path, **fields) -> Path:
+    """A copy of `bundle` at `out` whose manifest's decoder section has `fields` changed (the
+    files and their hashes stay as exported)."""
+    import json
+    import shutil
+
+    if out != bundle:
+        shutil.copytree(bundle, out)
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["decoder"].update(fields)
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    return out
+
+
 def _guided_tiny(beat: bool = True) -> Art2Music:
     torch.manual_seed(0)
     base = Art2MusicConfig.tiny(decoder_kind="tokens", frames=40)

@@ -7,8 +7,12 @@ import numpy as np
 import pytest
 import torch
 
-from core.beat import lag_frames, onset_lagged
-from tests.training.test_token_beat_guidance import _guided_tiny, engine_noise
+from core.beat import lag_frames
+from tests.training.test_token_beat_guidance import (
+    _guided_tiny,
+    replay_engine_piece,
+    with_decoder_fields,
+)
 from tests.training.test_token_decoder import tokens_config
 from training.models.token_decoder import gumbel_noise
 from training.palette_head import code_histograms, fit_palette_head, soft_cross_entropy
@@ -101,24 +105,10 @@ def test_the_engine_samples_what_the_torch_decoder_samples_with_the_palette(pale
     lag = lag_frames(engine.tempo(image, text), 1.0)
 
     run = load_run(palette_run)
-    model = run.model()
-    decoder = model.decoder
-    noise = engine_noise(4)
-    inverse, repeat = torch.tensor([1 / 1.0, 1 / 0.9]), torch.tensor([3.0, 2.0])
-    frames, history = [], np.zeros((896, 2), np.int64)
-    with torch.no_grad():
-        image_t = torch.from_numpy(image)[None]
-        cond = decoder.condition(model.projector(image_t, torch.from_numpy(text)[None]))
-        log_q = decoder.palette(image_t)
-        previous, h, c = decoder.initial_state(1)
-        for t in range(896):
-            lagged = torch.from_numpy(onset_lagged(history, t, lag, decoder.bos))
-            previous, frame, h, c = decoder.step(previous, cond, h, c, noise[t], inverse, None,
-                                                 None, lagged, repeat, log_q,
-                                                 torch.tensor([2.0]))
-            history[t] = previous[0].numpy()
-            frames.append(frame[0].numpy())
-    np.testing.assert_allclose(mel, denormalize(np.stack(frames, -1), run.mel_norm), atol=1e-4)
+    replayed = replay_engine_piece(run.model(), image, text, 4, torch.tensor([1 / 1.0, 1 / 0.9]),
+                                   lag, torch.tensor([3.0, 2.0]), palette=True,
+                                   palette_strength=2.0)
+    np.testing.assert_allclose(mel, denormalize(replayed, run.mel_norm), atol=1e-4)
 
 
 def test_the_palette_needs_a_head_and_a_bundle_without_it_has_no_palette_input(palette_runs,
@@ -175,7 +165,6 @@ def test_table_iv_samples_with_the_palette_of_each_modes_image(palette_runs):
 
 def test_a_manifest_asking_for_a_palette_the_graphs_lack_is_refused_clearly(palette_runs,
                                                                            tmp_path):
-    import json
 
     from engine.engine import Engine
     from engine.errors import EngineError
@@ -183,9 +172,7 @@ def test_a_manifest_asking_for_a_palette_the_graphs_lack_is_refused_clearly(pale
 
     bundle = tmp_path / "no-palette"
     export_bundle(ExportOptions(checkpoint=palette_runs[1], out=bundle, vocoder="griffin_lim"))
-    manifest = json.loads((bundle / "manifest.json").read_text())
-    manifest["decoder"]["palette"] = 1.0
-    (bundle / "manifest.json").write_text(json.dumps(manifest))
+    with_decoder_fields(bundle, bundle, palette=1.0)
     engine = Engine.load(bundle, warmup=False)
     image = engine.encode_image(np.full((48, 64, 3), (30, 160, 60), np.uint8))
     text = engine.encode_text("Art Commentary: a green field.")

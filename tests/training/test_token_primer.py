@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from core.beat import lag_frames, onset_lagged
-from tests.training.test_token_beat_guidance import engine_noise
+from core.beat import lag_frames
+from tests.training.test_token_beat_guidance import replay_engine_piece, with_decoder_fields
 from tests.training.test_token_decoder import tokens_config
 from training.tempo_head import fit_tempo_head
 from training.trainer import train
@@ -67,45 +67,23 @@ def test_the_engine_teacher_forces_the_nearest_primer_as_torch_does(primed):
 
     run = load_run(run_dir)
     model = run.model()
-    decoder = model.decoder
-    noise = engine_noise(6)
-    inverse, repeat = torch.tensor([1 / 1.0, 1 / 0.9]), torch.tensor([3.0, 2.0])
-    frames, history = [], np.zeros((896, 2), np.int64)
-    with torch.no_grad():
-        cond = decoder.condition(model.projector(torch.from_numpy(image)[None],
-                                                 torch.from_numpy(text)[None]))
-        previous, h, c = decoder.initial_state(1)
-        codes = torch.from_numpy(primer.astype(np.int64))[None]
-        before = torch.cat([previous.unsqueeze(1), codes[:, :-1]], dim=1)
-        _, (h, c) = decoder.lstm(decoder._inputs(before, cond), (h, c))  # as sample(primer=)
-        previous = codes[:, -1]
-        for t in range(896):
-            lagged = torch.from_numpy(onset_lagged(history, t, lag, decoder.bos))
-            previous, frame, h, c = decoder.step(previous, cond, h, c, noise[t], inverse, None,
-                                                 None, lagged, repeat)
-            history[t] = previous[0].numpy()
-            frames.append(frame[0].numpy())
-    np.testing.assert_allclose(mel, denormalize(np.stack(frames, -1), run.mel_norm), atol=1e-4)
+    replayed = replay_engine_piece(model, image, text, 6, torch.tensor([1 / 1.0, 1 / 0.9]), lag,
+                                   torch.tensor([3.0, 2.0]), primer=primer)
+    np.testing.assert_allclose(mel, denormalize(replayed, run.mel_norm), atol=1e-4)
+    codes = torch.from_numpy(primer.astype(np.int64))[None]
     with torch.no_grad():  # the same draws go elsewhere without the primer
-
         h_in = model.projector(torch.from_numpy(image)[None], torch.from_numpy(text)[None])
-        with_primer = decoder.sample(h_in, seed=1, primer=codes, repeat=(3.0, 2.0))[0]
-        without = decoder.sample(h_in, seed=1, repeat=(3.0, 2.0))[0]
+        with_primer = model.decoder.sample(h_in, seed=1, primer=codes, repeat=(3.0, 2.0))[0]
+        without = model.decoder.sample(h_in, seed=1, repeat=(3.0, 2.0))[0]
     assert not torch.allclose(with_primer, without)
 
 
 def test_a_broken_primer_bank_is_refused_clearly(primed, tmp_path):
-    import shutil
-
     from engine.engine import Engine
     from engine.errors import EngineError
 
     _, bundle = primed
-    broken = tmp_path / "broken"
-    shutil.copytree(bundle, broken)
-    manifest = json.loads((broken / "manifest.json").read_text())
-    manifest["decoder"]["primer_frames"] = 21
-    (broken / "manifest.json").write_text(json.dumps(manifest))
+    broken = with_decoder_fields(bundle, tmp_path / "broken", primer_frames=21)
     engine = Engine.load(broken, warmup=False)
     image = engine.encode_image(np.full((48, 64, 3), (10, 10, 10), np.uint8))
     with pytest.raises(EngineError, match="primer bank's codes"):

@@ -8,7 +8,12 @@ import pytest
 import torch
 
 from core.beat import lag_frames, onset_lagged, steady_clock
-from tests.training.test_token_beat_guidance import _config, _guided_tiny, engine_noise
+from tests.training.test_token_beat_guidance import (
+    _config,
+    _guided_tiny,
+    replay_engine_piece,
+    with_decoder_fields,
+)
 from training.models.token_decoder import gumbel_noise
 from training.trainer import train
 
@@ -119,23 +124,10 @@ def test_the_engine_samples_what_the_torch_decoder_samples_with_the_prior(repeat
     lag = lag_frames(bpm, 2.0)
 
     run = load_run(repeat_run)
-    model = run.model()
-    decoder = model.decoder
-    noise = engine_noise(9)
-    clock = torch.from_numpy(steady_clock(896, bpm))
-    inverse, repeat = torch.tensor([1 / 1.0, 1 / 0.9]), torch.tensor([3.0, 2.0])
-    frames, history = [], np.zeros((896, 2), np.int64)
-    with torch.no_grad():
-        cond = decoder.condition(model.projector(torch.from_numpy(image)[None],
-                                                 torch.from_numpy(text)[None]))
-        previous, h, c = decoder.initial_state(1)
-        for t in range(896):
-            lagged = torch.from_numpy(onset_lagged(history, t, lag, decoder.bos))
-            previous, frame, h, c = decoder.step(previous, cond, h, c, noise[t], inverse,
-                                                 clock[t][None], None, lagged, repeat)
-            history[t] = previous[0].numpy()
-            frames.append(frame[0].numpy())
-    np.testing.assert_allclose(mel, denormalize(np.stack(frames, -1), run.mel_norm), atol=1e-4)
+    replayed = replay_engine_piece(run.model(), image, text, 9, torch.tensor([1 / 1.0, 1 / 0.9]),
+                                   lag, torch.tensor([3.0, 2.0]),
+                                   clock=torch.from_numpy(steady_clock(896, bpm)))
+    np.testing.assert_allclose(mel, denormalize(replayed, run.mel_norm), atol=1e-4)
 
 
 def test_the_prior_needs_a_tempo_head_and_a_strength_per_stage(repeat_run, tiny_dataset,
@@ -231,17 +223,10 @@ def test_table_iv_samples_with_the_prior_the_bundle_was_exported_with(repeat_run
 
 
 def test_a_manifest_with_a_broken_prior_is_refused_clearly(repeat_bundle, tmp_path):
-    import json
-    import shutil
-
     from engine.engine import Engine
     from engine.errors import EngineError
 
-    broken = tmp_path / "broken"
-    shutil.copytree(repeat_bundle, broken)
-    manifest = json.loads((broken / "manifest.json").read_text())
-    manifest["decoder"]["repeat_beats"] = 0.0
-    (broken / "manifest.json").write_text(json.dumps(manifest))
+    broken = with_decoder_fields(repeat_bundle, tmp_path / "broken", repeat_beats=0.0)
     engine = Engine.load(broken, warmup=False)
     image = engine.encode_image(np.full((48, 64, 3), (200, 40, 60), np.uint8))
     text = engine.encode_text("Art Commentary: a red room.")
