@@ -496,6 +496,9 @@ class Engine:
             raise EngineError(f"the step graph's inputs {step.input_names} do not match the "
                               "manifest's decoder section; re-export the bundle.")
         if primer is not None:
+            if clock is not None or spec.guided:
+                raise EngineError("a primer bank with a beat clock or guidance is not "
+                                  "supported; re-export the bundle without --primer-frames.")
             feeds["noise"] = np.zeros((1, spec.stages, spec.codebook_size), np.float32)
             if lag:
                 feeds["lagged_codes"] = np.full((1, spec.stages), spec.codebook_size, np.int64)

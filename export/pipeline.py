@@ -192,7 +192,7 @@ class _Exporter:
                                                 palette > 0)
         self.graph(condition)
         self.graph(step)
-        primer = self.primer_bank(model.decoder.codebook, guided)
+        primer = self.primer_bank(model.decoder.codebook, guided or bool(tokens.beat_features))
         return DecoderSpec(TOKENS, tokens.frames, step.name, tokens.stages, tokens.codebook_size,
                            tokens.num_layers, tokens.hidden_dim, tuple(temperatures),
                            guidance=guidance if guided else 1.0, tempo_bpm=tokens.tempo_bpm,
@@ -200,14 +200,16 @@ class _Exporter:
                            repeat_beats=float(self.options.repeat_beats) if repeat else 0.0,
                            palette=palette, **primer)
 
-    def primer_bank(self, codebook, guided: bool) -> dict:
-        """The primer bank's files and DecoderSpec fields (empty without --primer-frames)."""
+    def primer_bank(self, codebook, unsupported: bool) -> dict:
+        """The primer bank's files and DecoderSpec fields (empty without --primer-frames);
+        `unsupported`: the run has a beat clock or is exported with guidance."""
         frames = int(self.options.primer_frames)
         if frames <= 0:
             return {}
-        if guided:
-            raise ExportError("a primer bank is not supported with guidance; export with "
-                              "guidance 1.0 or without --primer-frames")
+        if unsupported:
+            raise ExportError("a primer bank is not supported with a beat clock or guidance; "
+                              "export a run without them, with guidance 1.0, or without "
+                              "--primer-frames")
         dataset = self.run.dataset
         if dataset is None:
             raise ExportError("the primer bank is built from the run's data set, which is "

@@ -135,3 +135,15 @@ def test_table_iv_primes_each_row_from_its_modes_image_and_not_without_one(prime
     np.testing.assert_allclose(  # w/o Image: no image, so no primer either
         generate_log_mels(loaded, image, text, "text-only", 0, 3, sampling, bank),
         generate_log_mels(loaded, image, text, "text-only", 0, 3, sampling), atol=0)
+
+
+def test_a_primer_bank_is_refused_for_a_beat_clock_run(tiny_dataset, tmp_path):
+    from export.errors import ExportError
+    from export.pipeline import ExportOptions, export_bundle
+    from tests.training.test_token_beat_guidance import _config
+
+    clocked = tmp_path / "clocked"
+    train(_config(tiny_dataset, clocked, epochs=1, condition_dropout=0.0))
+    with pytest.raises(ExportError, match="beat clock or guidance"):
+        export_bundle(ExportOptions(checkpoint=clocked, out=tmp_path / "b",
+                                    vocoder="griffin_lim", primer_frames=8))
