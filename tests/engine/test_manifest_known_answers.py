@@ -161,7 +161,8 @@ def test_minimal_manifest_takes_the_documented_defaults():
         "decoder": {"kind": "bilstm", "frames": 896, "step_graph": None, "stages": 0,
                     "codebook_size": 0, "layers": 0, "hidden": 0, "temperatures": [],
                     "guidance": 1.0, "tempo_bpm": [], "beat_features": 0,
-                    "repeat": [], "repeat_beats": 0.0, "palette": 0.0},
+                    "repeat": [], "repeat_beats": 0.0, "palette": 0.0,
+                    "primer_frames": 0, "primer_embeddings": None, "primer_codes": None},
         "files": {},
         "provenance": {},
         "licences": {},
@@ -186,7 +187,8 @@ def test_full_manifest_writes_literal_dict_with_files_sorted():
                             "codebook_size": 256, "layers": 2, "hidden": 256,
                             "temperatures": [1.0, 1.1], "guidance": 1.0, "tempo_bpm": [],
                             "beat_features": 0, "repeat": [], "repeat_beats": 0.0,
-                            "palette": 0.0}
+                            "palette": 0.0, "primer_frames": 0, "primer_embeddings": None,
+                            "primer_codes": None}
     assert Manifest.from_dict(FULL).decoder.samples
     assert not Manifest.from_dict(FULL).decoder.guided
     guided = DecoderSpec.from_dict({**d["decoder"], "guidance": "2.5", "tempo_bpm": [90, "120"],

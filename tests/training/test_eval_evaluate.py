@@ -111,7 +111,8 @@ def test_random_baseline_is_reproducible_and_seeded(run_dir):
 
 def oracle_model(dataset: Path, offset: np.ndarray | float = 0.0) -> Callable[..., np.ndarray]:
     """A stand-in for ``generate_log_mels``: every row's own target Mel, plus ``offset``."""
-    def generate(loaded, image, text, mode, seed, batch_size, sampling=None, primers=None):
+    def generate(loaded, image, text, mode, seed, batch_size, sampling=None, primers=None,
+                 sample_seed=0):
         rows = evaluate_module.read_eval_rows(dataset, "test")
         return np.stack([reference_log_mel(row, loaded.mel_norm) + offset for row in rows])
 

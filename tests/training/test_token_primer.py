@@ -147,3 +147,17 @@ def test_a_primer_bank_is_refused_for_a_beat_clock_run(tiny_dataset, tmp_path):
     with pytest.raises(ExportError, match="beat clock or guidance"):
         export_bundle(ExportOptions(checkpoint=clocked, out=tmp_path / "b",
                                     vocoder="griffin_lim", primer_frames=8))
+
+
+def test_table_iv_draws_one_piece_per_sample_seed(primed):
+    from training.evaluation.data import load_model
+    from training.evaluation.evaluate import generate_log_mels
+
+    loaded = load_model(primed[0])
+    image, text = torch.randn(2, 32), torch.randn(2, 32)
+    sampling = {"temperatures": (1.0, 0.9)}
+    first = generate_log_mels(loaded, image, text, "full", 0, 2, sampling, sample_seed=0)
+    np.testing.assert_array_equal(
+        first, generate_log_mels(loaded, image, text, "full", 0, 2, sampling))
+    assert not np.allclose(
+        first, generate_log_mels(loaded, image, text, "full", 0, 2, sampling, sample_seed=1))

@@ -81,6 +81,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--palette", type=float, default=0.0,
                         help="token decoder with a palette head: the palette prior's strength, "
                              "as the bundle was exported (export --palette); 0: none")
+    parser.add_argument("--samples", type=int, default=1,
+                        help="token decoder: pieces sampled per test row (seeds 0..N-1); the "
+                             "measures average over them and FAD pools them")
     parser.add_argument("--primer-frames", type=int, default=0,
                         help="token decoder: the primer bank's frames, as the bundle was "
                              "exported (export --primer-frames); 0: none")
@@ -213,7 +216,8 @@ def _table_iv(args: argparse.Namespace) -> None:
         device=args.device, embedding_layer=args.embedding_layer,
         musicnn_weights=args.musicnn_weights, griffin_lim_iters=args.griffin_lim_iters,
         temperatures=args.temperatures, repeat=args.repeat, repeat_beats=args.repeat_beats,
-        palette=args.palette, primer_frames=args.primer_frames, save_audio=args.save_audio,
+        palette=args.palette, primer_frames=args.primer_frames, samples=args.samples,
+        save_audio=args.save_audio,
     )
     result = evaluate(config)
     print_table(result)

@@ -90,6 +90,9 @@ class EvalConfig:
     palette: float = 0.0
     """Token decoder with a palette head: the palette prior's strength λ, as a bundle exported
     with ``--palette`` samples; each row's palette comes from that mode's image input."""
+    samples: int = 1
+    """Token decoder: pieces sampled per row (seeds 0..samples − 1); every measure is the mean
+    over rows × samples and FAD pools them, so one lucky or unlucky draw weighs less."""
     primer_frames: int = 0
     """Token decoder: the primer bank's frames, as a bundle exported with ``--primer-frames``
     samples (training/primers.py, built from the run's training split); each row's primer is
@@ -153,9 +156,10 @@ def _references(rows: list[EvalRow], loaded: LoadedModel, vocoder: Vocoder,
 
 def generate_log_mels(loaded: LoadedModel, image: torch.Tensor, text: torch.Tensor,
                       mode: InputMode, seed: int, batch_size: int,
-                      sampling: dict | None = None, primers=None) -> np.ndarray:
+                      sampling: dict | None = None, primers=None,
+                      sample_seed: int = 0) -> np.ndarray:
     """Natural-log Mels [N, n_mels, T] generated in ``mode`` (noise drawn once, seeded); a token
-    decoder samples with seed 0 and the `sampling` keywords of TokenMelDecoder.generate
+    decoder samples with `sample_seed` and the `sampling` keywords of TokenMelDecoder.generate
     (temperatures, repeat, repeat_beats, palette_strength) when given; the palette prior reads
     the mode's own image input (the random baseline's random image, image-only's image), and
     so does the primer of `primers` (a training.primers.PrimerBank), except in text-only mode,
@@ -176,7 +180,8 @@ def generate_log_mels(loaded: LoadedModel, image: torch.Tensor, text: torch.Tens
                 if primers is not None and InputMode(mode) is not InputMode.TEXT_ONLY:
                     primer = torch.from_numpy(nearest_primers(primers,
                                                               batch_image.cpu().numpy()))
-                batch = model.decoder.generate(model.projector(batch_image, batch_text), seed=0,
+                batch = model.decoder.generate(model.projector(batch_image, batch_text),
+                                               seed=sample_seed,
                                                palette=palette, palette_strength=strength,
                                                primer=primer, **options)
             else:
@@ -252,7 +257,8 @@ def _describe(config: EvalConfig, loaded: LoadedModel, vocoder: Vocoder,
         "seed": config.seed,
         "sampling": {"temperatures": list(config.temperatures), "repeat": list(config.repeat),
                      "repeat_beats": config.repeat_beats if config.repeat else None,
-                     "palette": config.palette, "primer_frames": config.primer_frames},
+                     "palette": config.palette, "primer_frames": config.primer_frames,
+                     "samples_per_row": config.samples},
         "definitions": DEFINITIONS,
         "paper_table_iv": PAPER_TABLE_IV,
     }
@@ -292,10 +298,12 @@ def evaluate(config: EvalConfig, vocoder: Vocoder | None = None,
             sampling["repeat_beats"] = config.repeat_beats
         if config.palette:
             sampling["palette_strength"] = config.palette
-        generated = generate_log_mels(loaded, image, text, mode, config.seed, config.batch_size,
-                                      sampling, primers)
-        results.append(evaluate_mode(mode, generated, rows, references, waves, vocoder, embedder,
-                                     loaded.audio.sample_rate, Path(config.out) / "audio",
-                                     config.save_audio))
+        samples = max(1, config.samples) if loaded.model.samples else 1
+        generated = np.concatenate([
+            generate_log_mels(loaded, image, text, mode, config.seed, config.batch_size,
+                              sampling, primers, sample_seed=s) for s in range(samples)])
+        results.append(evaluate_mode(mode, generated, rows * samples, references * samples,
+                                     waves, vocoder, embedder, loaded.audio.sample_rate,
+                                     Path(config.out) / "audio", config.save_audio))
     info = _describe(config, loaded, vocoder, embedder, references, len(waves))
     return EvalResult(results, info)
