@@ -11,8 +11,9 @@ lends the clip best matched to its own comments. Only the training split's image
 bank, so the val/test paintings and the held-out masterpieces stay unseen.
 
 Built here for Table IV (training.evaluation.evaluate) and by the exporter (``export
---primer-frames``). Bundle files: ``primer_embeddings.npy`` [N, Di] float16 unit vectors, ``primer_codes.npy``
-[N, frames, stages] int16 and ``primers.json`` (which image lends which clip).
+--primer-frames``). Bundle files: ``primer_embeddings.npy`` [N, Di] float16 unit vectors,
+``primer_codes.npy`` [N, frames, stages] int16 and ``primers.json`` (which image lends which
+clip).
 """
 
 from __future__ import annotations
@@ -27,7 +28,9 @@ import torch
 class PrimerError(ValueError):
     """The primer bank cannot be built from this data set (the message says what to do)."""
 
+
 PRIMER_SPLIT = "train"
+"""The only split whose images lend primers: val/test paintings and held-out works stay unseen."""
 
 
 @dataclass
