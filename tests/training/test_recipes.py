@@ -107,3 +107,16 @@ def test_the_distill_stage_distils_from_the_bundles_teacher_and_adds_a_light_voc
     assert f"--teacher {runs}/vocoder/checkpoints/generator.safetensors --resume" in calls[0]
     code, calls = run_recipe(tmp_path, fail="distill-vocoder", STAGES="distill")
     assert code != 0 and not calls[-1].startswith("-m export.replace_vocoder")
+
+
+def test_the_eval_stage_scores_the_token_decoder_as_the_bundle_samples(tmp_path):
+    code, calls = run_recipe(tmp_path, STAGES="eval")
+    assert code == 0
+    runs = tmp_path / "runs"
+    assert calls[0].startswith(f"main.py eval --checkpoint {runs}/default-tempo ")
+    assert calls[0].endswith("--temperatures 1.0,0.8 --samples 4 --musicality-seeds 2 "
+                             "--kiosk-draws 3 --kiosk-seed 0 --repeat 6.5,4 --primer-frames 430")
+    (tmp_path / "paper").mkdir()
+    code, calls = run_recipe(tmp_path / "paper", STAGES="eval", OBJECTIVE="paper")
+    assert code == 0 and f"--checkpoint {tmp_path}/paper/runs/default " in calls[0]
+    assert "--samples" not in calls[0] and "--primer-frames" not in calls[0]

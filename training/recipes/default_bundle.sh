@@ -169,10 +169,20 @@ if has_stage eval; then
   paintings=(--paintings assets/artworks)
   masterpieces="$DATA/corpora/paintings/masterpieces"
   [ -d "$masterpieces" ] && paintings=(--paintings "$masterpieces")
-  "$PY" main.py eval --checkpoint "$RUN" --data "$DATASET" --split test \
+  # A token decoder is scored as the bundle samples (temperatures, prior, primer bank), four
+  # samples per test clip, and the kiosk path over three seeded draws.
+  sampling=()
+  checkpoint="$RUN"
+  if [ "$OBJECTIVE" = tokens ]; then
+    sampling=(--temperatures "$TEMPERATURES" --samples 4 --musicality-seeds 2
+              --kiosk-draws 3 --kiosk-seed 0)
+    [ -n "$REPEAT" ] && checkpoint="$TEMPO_RUN" && sampling+=(--repeat "$REPEAT")
+    [ "$PRIMER_FRAMES" != 0 ] && sampling+=(--primer-frames "$PRIMER_FRAMES")
+  fi
+  "$PY" main.py eval --checkpoint "$checkpoint" --data "$DATASET" --split test \
     --vocoder "$([ -d "$RUNS/vocoder/checkpoints" ] && echo "$RUNS/vocoder" || echo universal)" \
     --limit "$EVAL_LIMIT" --out "$EVAL_OUT" --bundle "$BUNDLE" "${paintings[@]}" \
-    $([ "$OBJECTIVE" = tokens ] && echo --musicality-seeds 2 || true)
+    "${sampling[@]}"
 fi
 
 if has_stage examples; then
