@@ -161,3 +161,23 @@ def test_cli_parses_defaults_and_refuses_to_overwrite_a_run(wav_dataset, tmp_pat
     assert "pass --resume" in capsys.readouterr().err
     assert main([*common, "--init", "universal", "--run-dir", str(tmp_path / "other")]) == 2
     assert "HiFi-GAN V1" in capsys.readouterr().err
+
+
+def test_discriminator_warmup_holds_the_generator_then_lets_it_learn(wav_dataset,
+                                                                   tmp_path):
+    start = tmp_path / "start.safetensors"
+    finetune(_options(wav_dataset, tmp_path / "seed", max_steps=1))
+    (tmp_path / "seed" / "checkpoints" / "generator.safetensors").rename(start)
+    held = finetune(_options(wav_dataset, tmp_path / "held", init=str(start), max_steps=2,
+                             discriminator_warmup=2))
+    checkpoints = held.checkpoint_dir
+    before, after = load_file(str(start)), load_file(str(checkpoints / "generator.safetensors"))
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    moved = finetune(_options(wav_dataset, tmp_path / "held", init=str(start), max_steps=3,
+                              discriminator_warmup=2, resume=True))
+    after = load_file(str(moved.checkpoint_dir / "generator.safetensors"))
+    assert any(not torch.equal(before[k], after[k]) for k in before)
+    log = [json.loads(line) for line in (tmp_path / "held" / "losses.jsonl").read_text().splitlines()]
+    assert [r["generator_held"] for r in log] == [True, True, False]
+    with pytest.raises(ValueError, match="discriminator-warmup"):
+        finetune(_options(wav_dataset, tmp_path / "bad", discriminator_warmup=-1))

@@ -63,6 +63,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--predicted-fraction", type=float, default=0.5,
                         help="probability that a clip with predicted Mels uses one instead of "
                              "its real Mel (default: %(default)s)")
+    parser.add_argument("--discriminator-warmup", type=int, default=0, metavar="STEPS",
+                        help="first steps in which only the discriminators learn, for fresh "
+                             "discriminators beside a pretrained generator (default: %(default)s)")
     parser.add_argument("--checkpoint-every", type=int, default=1000,
                         help="steps between atomic checkpoints (default: %(default)s)")
     parser.add_argument("--log-every", type=int, default=10,
@@ -86,7 +89,8 @@ def options_from_args(args: argparse.Namespace) -> FinetuneOptions:
         segment_size=args.segment_size, learning_rate=args.learning_rate,
         lr_decay=args.lr_decay, seed=args.seed, splits=splits,
         predicted_mels=args.predicted_mels, predicted_domain=args.predicted_domain,
-        predicted_fraction=args.predicted_fraction, checkpoint_every=args.checkpoint_every,
+        predicted_fraction=args.predicted_fraction,
+        discriminator_warmup=args.discriminator_warmup, checkpoint_every=args.checkpoint_every,
         log_every=args.log_every, num_workers=args.num_workers, cache_clips=args.cache_clips,
         device=args.device, progress=not args.no_progress)
 

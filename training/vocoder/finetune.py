@@ -68,6 +68,10 @@ class FinetuneOptions:
     predicted_mels: Path | None = None
     predicted_domain: str = "normalized"
     predicted_fraction: float = 0.5
+    discriminator_warmup: int = 0
+    """Steps at the start of a run in which only the discriminators learn (the generator is
+    held): fresh discriminators beside a pretrained generator (a distilled light vocoder has
+    none) first learn what real music looks like before their gradients reach it."""
     checkpoint_every: int = 1000
     log_every: int = 10
     num_workers: int = 0
@@ -157,8 +161,10 @@ class Trainer:
                 group["lr"] = lr
         return lr
 
-    def step(self, mel: torch.Tensor, audio: torch.Tensor) -> dict[str, float]:
-        """One D step then one G step on a batch (mel [B, n_mels, F], audio [B, F·hop])."""
+    def step(self, mel: torch.Tensor, audio: torch.Tensor,
+             update_generator: bool = True) -> dict[str, float]:
+        """One D step then one G step on a batch (mel [B, n_mels, F], audio [B, F·hop]); with
+        ``update_generator`` False the G losses are measured but G is not changed."""
         self.generator.train()
         self.discriminators.train()
         y = audio.to(self.device).unsqueeze(1)
@@ -181,8 +187,9 @@ class Trainer:
         loss_fm = feature_matching_loss(maps_rf, maps_gf) + feature_matching_loss(maps_rs, maps_gs)
         loss_adv = generator_adversarial_loss(fake_f) + generator_adversarial_loss(fake_s)
         loss_g = loss_adv + loss_fm + loss_mel
-        loss_g.backward()
-        self.optim_g.step()
+        if update_generator:
+            loss_g.backward()
+            self.optim_g.step()
         return {"loss_g": loss_g.item(), "loss_d": loss_d.item(), "adv": loss_adv.item(),
                 "fm": loss_fm.item(), "mel_l1": loss_mel.item() / self.config.mel_loss_weight}
 
@@ -215,6 +222,8 @@ def finetune(options: FinetuneOptions) -> FinetuneResult:
                               f"continue it or choose another --run-dir.")
     if not 0.0 <= options.predicted_fraction <= 1.0:
         raise ValueError("--predicted-fraction must lie between 0 and 1.")
+    if options.discriminator_warmup < 0:
+        raise ValueError("--discriminator-warmup must be 0 or more steps.")
     if resuming:
         sidecar = ckpt.read_sidecar(ckpt_dir)
         config = HiFiGANConfig.from_dict(sidecar["hifigan"])
@@ -275,7 +284,8 @@ def finetune(options: FinetuneOptions) -> FinetuneResult:
     with bar, (log_path if dist.is_main else Path(os.devnull)).open("a", encoding="utf-8") as log:
         for mel, audio, predicted in loader:
             lr = trainer.set_epoch(sampler.epoch_of(step))
-            losses = dist.mean_dict({**trainer.step(mel, audio),
+            warming = step < options.discriminator_warmup
+            losses = dist.mean_dict({**trainer.step(mel, audio, update_generator=not warming),
                                      "predicted_share": float(predicted.mean())})
             predicted_share = losses.pop("predicted_share")
             if not all(math.isfinite(v) for v in losses.values()):
@@ -287,6 +297,7 @@ def finetune(options: FinetuneOptions) -> FinetuneResult:
                 seconds = (time.perf_counter() - tic) / (step - last_logged)
                 tic, last_logged = time.perf_counter(), step
                 record = {"step": step, "lr": lr, "predicted_share": predicted_share,
+                          "generator_held": warming,
                           "sec_per_step": seconds, **losses}
                 log.write(json.dumps(record) + "\n")
                 log.flush()
