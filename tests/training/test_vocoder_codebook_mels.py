@@ -36,6 +36,9 @@ def test_each_training_clip_gets_its_mel_through_the_codebooks(wav_dataset, tmp_
                              predicted_fraction=1.0)
     mel, segment, flag = dataset[(1, 7)]
     assert flag == 1.0 and mel.shape == (80, 8) and segment.shape == (2048,)
+    # Two processes write the same files.
+    write_codebook_mels(wav_dataset, books, tmp_path / "pooled", progress=False, workers=2)
+    np.testing.assert_array_equal(np.load(tmp_path / "pooled" / "clip1.npy"), coded)
 
 
 def test_codebooks_come_from_a_token_bundle_or_a_file(tiny_token_bundle, tmp_path, capsys):

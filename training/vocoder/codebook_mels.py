@@ -19,6 +19,8 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +29,7 @@ from tqdm.auto import tqdm
 from core.audio_config import DEFAULT_AUDIO, DEFAULT_MEL_NORM, AudioConfig, MelNormalization
 from core.mel import fix_length, load_audio, log_mel, normalize
 from training.evaluation.vocoder_floor import bundle_codebook, through_codebook
-from training.vocoder.data import read_clips
+from training.vocoder.data import Clip, read_clips
 
 
 def load_codebook(bundle: Path | None = None, codebook: Path | None = None) -> np.ndarray:
@@ -46,30 +48,38 @@ def load_codebook(bundle: Path | None = None, codebook: Path | None = None) -> n
     return books
 
 
+def write_codebook_mel(clip: Clip, books: np.ndarray, out: Path,
+                       audio: AudioConfig = DEFAULT_AUDIO,
+                       norm: MelNormalization = DEFAULT_MEL_NORM) -> Path:
+    """One clip's quantised Mel at ``out/<audio_id>.npy`` (written atomically; kept if there)."""
+    target = out / f"{clip.audio_id}.npy"
+    if not target.is_file():
+        samples = load_audio(clip.audio_path, audio, offset=clip.offset,
+                             duration=audio.clip_seconds)[: audio.clip_samples]
+        mel = fix_length(normalize(log_mel(samples, audio), norm), audio.frames)
+        partial_file = target.with_suffix(".tmp.npy")
+        np.save(partial_file, through_codebook(mel, books).astype(np.float16))
+        partial_file.replace(target)
+    return target
+
+
 def write_codebook_mels(dataset: Path, books: np.ndarray, out: Path,
                         splits: Sequence[str] = ("train",), audio: AudioConfig = DEFAULT_AUDIO,
-                        norm: MelNormalization = DEFAULT_MEL_NORM,
-                        progress: bool = True) -> list[Path]:
-    """Writes one quantised Mel per unique clip of ``splits``; returns the files (existing files
-    are kept, so an interrupted run continues where it stopped)."""
+                        norm: MelNormalization = DEFAULT_MEL_NORM, progress: bool = True,
+                        workers: int = 1) -> list[Path]:
+    """Writes one quantised Mel per unique clip of ``splits``, over ``workers`` processes;
+    returns the files (existing files are kept, so an interrupted run continues)."""
     if books.shape[2] != audio.n_mels:
         raise ValueError(f"the codebooks hold {books.shape[2]}-band vectors; the Mel has "
                          f"{audio.n_mels} bands.")
     out.mkdir(parents=True, exist_ok=True)
-    written = []
-    for clip in tqdm(read_clips(dataset, splits), desc="codebook Mels", unit="clip",
-                     disable=not progress):
-        target = out / f"{clip.audio_id}.npy"
-        if not target.is_file():
-            samples = load_audio(clip.audio_path, audio, offset=clip.offset,
-                                 duration=audio.clip_seconds)[: audio.clip_samples]
-            mel = fix_length(normalize(log_mel(samples, audio), norm), audio.frames)
-            coded = through_codebook(mel, books).astype(np.float16)
-            partial = target.with_suffix(".tmp.npy")
-            np.save(partial, coded)
-            partial.replace(target)
-        written.append(target)
-    return written
+    clips = read_clips(dataset, splits)
+    one = partial(write_codebook_mel, books=books, out=out, audio=audio, norm=norm)
+    bar = dict(total=len(clips), desc="codebook Mels", unit="clip", disable=not progress)
+    if workers <= 1:
+        return [one(clip) for clip in tqdm(clips, **bar)]
+    with ProcessPoolExecutor(workers) as pool:
+        return list(tqdm(pool.map(one, clips, chunksize=4), **bar))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -83,6 +93,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--splits", default="train", help="comma-separated (default: train)")
     parser.add_argument("--save-codebook", type=Path,
                         help="also write the codebooks read from --bundle to this .npy")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="processes that encode clips side by side (default: 1)")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     args = parser.parse_args(argv)
     try:
@@ -91,7 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             np.save(args.save_codebook, books.astype(np.float32))
         files = write_codebook_mels(args.dataset, books, args.out,
                                     tuple(s for s in args.splits.split(",") if s),
-                                    progress=not args.no_progress)
+                                    progress=not args.no_progress, workers=args.workers)
     except (FileNotFoundError, ValueError) as err:
         print(f"codebook_mels: {err}", file=sys.stderr)
         return 2
