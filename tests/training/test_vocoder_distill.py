@@ -167,7 +167,7 @@ def test_a_run_ships_as_a_float16_generator_the_exporter_loads(music, teacher_fi
     run = tmp_path / "run"
     distill(_options(music, teacher_file, run, max_steps=2))
     assert ship_main(["--run-dir", str(tmp_path / "none"), "--out", str(tmp_path / "x")]) == 1
-    assert "distill-vocoder first" in capsys.readouterr().err
+    assert "distill-vocoder (or train-vocoder) first" in capsys.readouterr().err
     assert ship_main(["--run-dir", str(run), "--out", str(tmp_path / "shipped")]) == 0
     assert "step 2" in capsys.readouterr().out
     stored = load_file(str(tmp_path / "shipped" / "generator.safetensors"))

@@ -181,3 +181,31 @@ def test_discriminator_warmup_holds_the_generator_then_lets_it_learn(wav_dataset
     assert [r["generator_held"] for r in log] == [True, True, False]
     with pytest.raises(ValueError, match="discriminator-warmup"):
         finetune(_options(wav_dataset, tmp_path / "bad", discriminator_warmup=-1))
+
+
+def test_a_fine_tuned_run_ships_as_float16_with_its_starting_weights_named(wav_dataset,
+                                                                           tmp_path, capsys):
+    from export.vocoder import load_vocoder
+    from training.vocoder.ship import main as ship_main
+
+    start_dir = tmp_path / "light"
+    finetune(_options(wav_dataset, tmp_path / "seed", max_steps=1))
+    start_dir.mkdir()
+    (tmp_path / "seed" / "checkpoints" / "generator.safetensors").rename(
+        start_dir / "generator.safetensors")
+    (start_dir / "generator.json").write_text(json.dumps({"licence": "MIT: the light one"}))
+    run = tmp_path / "tuned"
+    finetune(_options(wav_dataset, run, init=str(start_dir / "generator.safetensors"),
+                      max_steps=2))
+    assert ship_main(["--run-dir", str(run), "--out", str(tmp_path / "shipped")]) == 0
+    assert "step 2, last Mel L1" in capsys.readouterr().out
+    stored = load_file(str(tmp_path / "shipped" / "generator.safetensors"))
+    assert all(value.dtype == torch.float16 for value in stored.values())
+    sidecar = json.loads((tmp_path / "shipped" / "generator.json").read_text())
+    assert sidecar["licence"].startswith("MIT: fine-tuned") and "the light one" in sidecar["licence"]
+    assert "optimizer_param_groups" not in sidecar and sidecar["config_name"] == "tiny"
+    source = load_vocoder(tmp_path / "shipped", DEFAULT_AUDIO)
+    original = load_generator(run / "checkpoints" / "generator.safetensors")
+    mel = torch.randn(1, 80, 8)
+    with torch.no_grad():
+        torch.testing.assert_close(source.generator(mel), original(mel), atol=2e-2, rtol=0)
