@@ -26,3 +26,17 @@ def test_noise_is_flatter_than_a_tone_recorded_and_vocoded(tiny_bundle):
     assert result["flatness_median"]["recorded"] > 0
     only_tone = vocoder_floor(engine, [tone])["flatness"]
     assert only_tone["recorded"] < result["flatness"]["recorded"]  # noise raised the mean
+
+
+def test_each_vocoder_is_also_measured_on_the_codebook_mel(tiny_bundle):
+    from engine import Engine
+
+    engine = Engine.load(tiny_bundle, warmup=False)
+    rate = engine.audio.sample_rate
+    tone = (0.3 * np.sin(2 * np.pi * 440 * np.arange(rate) / rate)).astype(np.float32)
+    books = np.random.default_rng(2).uniform(-1, 1, size=(2, 8, 80))
+    flatness = vocoder_floor(engine, [tone], books=books)["flatness"]
+    vocoders = {name for name in flatness if name not in ("recorded",)
+                and not name.startswith("codebook+")}
+    assert {f"codebook+{name}" for name in vocoders} == {n for n in flatness if "+" in n}
+    assert flatness["codebook+full"] != flatness["full"]

@@ -66,10 +66,11 @@ def vocoder_floor(engine, clips: list[np.ndarray], embedder=None,
         for name, light in vocoders.items():
             engine.use_light_vocoder(light)
             played[name] = engine.vocode(mel)
-        if books is not None:
-            engine.use_light_vocoder(False)
+        if books is not None:  # what the kiosk's vocoders get from the token decoder
             coded = denormalize(through_codebook(normalize(mel, norm), books), norm)
-            played["codebook+full"] = engine.vocode(coded)
+            for name, light in vocoders.items():
+                engine.use_light_vocoder(light)
+                played[f"codebook+{name}"] = engine.vocode(coded)
         for name, audio in played.items():
             flatness.setdefault(name, []).append(spectral_flatness(audio, engine.audio))
         if embedder is not None:
@@ -99,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fad-only", action="store_true",
                         help="vocode only the half FAD compares (flatness of that half alone)")
     parser.add_argument("--no-codebook", action="store_true",
-                        help="skip the codebook-then-full-vocoder variant")
+                        help="skip the codebook-then-vocoder variants")
     parser.add_argument("--out", type=Path, default=None, help="JSON to write")
     args = parser.parse_args(argv)
     from engine import Engine
