@@ -11,6 +11,10 @@ is copied as it is and every file re-hashed (export/music_encoder.py's staging a
 ``--music`` the new vocoder's audio is compared with the old one's on held-out real Mels (MCD
 and Mel L1 of their log-Mels), and the result is refused past ``--max-mcd`` dB.
 
+With ``--hf-shelf auto`` the graph ends in a shelf above the Mel's top band, calibrated on
+``--music``'s training clips to take out the energy the vocoder invents there (export/hf_shelf.py;
+``--hf-shelf -4`` sets the cut in dB instead). The calibration goes into the bundle's provenance.
+
 With ``--light`` the bundle keeps its vocoder and gains the new one as ``vocoder_light``
 (graph ``vocoder_light``): the engine loads both and the kiosk switches to the light one when
 it measures that generation is slower than real time (installation/composer.py).
@@ -32,6 +36,7 @@ from export.bundle import BundleWriter
 from export.errors import ExportError
 from export.graph_export import export_graph
 from export.graphs import VOCODER, receptive_field_frames, vocoder_source
+from export.hf_shelf import ShelfCalibration, ShelvedGenerator, calibrate, shelf_taps, torch_vocode
 from export.music_encoder import _commit, _stage_existing
 from export.pipeline import CONTEXT_MARGIN_FRAMES
 from export.provenance import portable_path
@@ -54,6 +59,9 @@ class ReplaceOptions:
     parity_tol: float = 1e-3
     light: bool = False
     """Add the generator as the bundle's light second vocoder instead of replacing its own."""
+    hf_shelf: str | None = None
+    """``"auto"`` (calibrated on ``music``'s training clips), a cut in dB, or None for none."""
+    shelf_clips: int = 16
 
 
 @dataclass(frozen=True)
@@ -64,6 +72,34 @@ class ReplaceReport:
     weights: str
     mcd_db: float | None
     mel_l1: float | None
+    shelf: ShelfCalibration | None = None
+
+
+def shelf_for(generator, options: ReplaceOptions, audio) -> ShelfCalibration | None:
+    """The shelf that ``options.hf_shelf`` asks for (calibrated or fixed), or None."""
+    if options.hf_shelf is None:
+        return None
+    if options.hf_shelf == "auto":
+        if options.music is None:
+            raise ExportError("--hf-shelf auto calibrates on real music; pass --music DATASET "
+                              "(or a fixed cut such as --hf-shelf -4).")
+        from training.evaluation.musicality_report import dataset_clips
+
+        clips = [clip for _, clip in dataset_clips(Path(options.music), "train", audio,
+                                                    options.shelf_clips)]
+        try:
+            return calibrate(torch_vocode(generator), clips, audio)
+        except ValueError as err:
+            raise ExportError(str(err)) from None
+    try:
+        gain = float(options.hf_shelf)
+    except ValueError:
+        raise ExportError(f"--hf-shelf takes 'auto' or a cut in dB, not {options.hf_shelf!r}."
+                          ) from None
+    if gain > 0:
+        raise ExportError(f"--hf-shelf only cuts: {gain:+g} dB is a boost.")
+    return ShelfCalibration(gain_db=gain, excess_db_mean=None, excess_db_std=None, clips=0,
+                            above_hz=float(audio.fmax))
 
 
 PROVENANCE_PATHS = ("checkpoint", "training_data")
@@ -111,14 +147,17 @@ def replace_vocoder(options: ReplaceOptions) -> ReplaceReport:
     old_files = set(manifest.graphs[old.graph].files) if old and old.graph else set()
     old_model = (onnx.load(str(bundle.path(manifest.graphs[compared.graph].file)))
                  if compared.graph else None)
-    context = receptive_field_frames(source.generator, audio) + CONTEXT_MARGIN_FRAMES
+    shelf = shelf_for(source.generator, options, audio)
+    module = (ShelvedGenerator(source.generator, shelf_taps(shelf.gain_db, audio)).eval()
+              if shelf is not None else source.generator)
+    context = receptive_field_frames(module, audio) + CONTEXT_MARGIN_FRAMES
     raw = json.loads((bundle_dir / MANIFEST_NAME).read_text(encoding="utf-8"))
     if out_dir.resolve() != bundle_dir.resolve():
         raw["provenance"] = rebase_provenance(raw.get("provenance", {}), bundle_dir, out_dir)
     distance: tuple[float, float] | None = None
     with BundleWriter(out_dir) as writer:
         _stage_existing(bundle, writer, old_files)
-        graph = replace(vocoder_source(source.generator, audio), name=graph_name)
+        graph = replace(vocoder_source(module, audio), name=graph_name)
         exported = export_graph(graph, writer, options.fp16, options.parity_tol)
         if options.music is not None and old_model is not None:
             held = calibration_mels(Path(options.music), audio, manifest.mel_norm, split="test")
@@ -136,6 +175,8 @@ def replace_vocoder(options: ReplaceOptions) -> ReplaceReport:
                             if key in ("source", "choice") and Path(str(value)).exists()
                             else value) for key, value in source.provenance.items()}
         provenance["replaced"] = old.name if old else None
+        if shelf is not None:
+            provenance["hf_shelf"] = shelf.to_dict()
         if distance is not None:
             provenance["vs_replaced"] = {"mcd_db": distance[0], "mel_l1": distance[1],
                                          "clips": min(options.check_clips, len(held))}
@@ -147,7 +188,8 @@ def replace_vocoder(options: ReplaceOptions) -> ReplaceReport:
         raise ExportError(f"the written bundle {out_dir} does not name the new vocoder; do not "
                           "ship it.")
     return ReplaceReport(compared.name, source.name, context, exported.report.weights,
-                         distance[0] if distance else None, distance[1] if distance else None)
+                         distance[0] if distance else None, distance[1] if distance else None,
+                         shelf)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -167,9 +209,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--light", action="store_true",
                         help="keep the bundle's vocoder and add this one as its light second "
                              "vocoder (the kiosk switches to it when generation is too slow)")
+    parser.add_argument("--hf-shelf", metavar="auto|DB",
+                        help="end the graph in a shelf above the Mel's top band: 'auto' "
+                             "calibrates the cut on --music's training clips (the energy the "
+                             "vocoder invents there), a number (e.g. -4) sets it in dB")
+    parser.add_argument("--shelf-clips", type=int, default=16,
+                        help="training clips the shelf is calibrated on (default: %(default)s)")
     args = parser.parse_args(argv)
     options = ReplaceOptions(args.bundle, args.vocoder, args.out, args.music,
-                             max_mcd_db=args.max_mcd, fp16=not args.no_fp16, light=args.light)
+                             max_mcd_db=args.max_mcd, fp16=not args.no_fp16, light=args.light,
+                             hf_shelf=args.hf_shelf, shelf_clips=args.shelf_clips)
     try:
         report = replace_vocoder(options)
     except (ExportError, FileNotFoundError, ValueError) as error:
@@ -177,6 +226,11 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     measured = (f"; vs {report.previous}: MCD {report.mcd_db:.3f} dB, Mel L1 {report.mel_l1:.4f}"
                 if report.mcd_db is not None else "")
+    if report.shelf is not None:
+        measured += (f"; shelf {report.shelf.gain_db:+.2f} dB above {report.shelf.above_hz:g} Hz"
+                     + (f" (excess {report.shelf.excess_db_mean:+.2f} ± "
+                        f"{report.shelf.excess_db_std:.2f} dB on {report.shelf.clips} clips)"
+                        if report.shelf.clips else ""))
     verb = "+ light" if args.light else "->"
     print(f"{args.out or args.bundle}: vocoder {report.previous} {verb} {report.name} "
           f"({report.weights} weights, context {report.context_frames} frames){measured}")
