@@ -51,7 +51,7 @@ def test_dataset_stage_uses_top_k_matching_and_allow_partial_is_opt_in(tmp_path)
 def test_train_and_export_use_the_token_decoder_by_default(tmp_path):
     code, calls = run_recipe(tmp_path, STAGES="train tempo export")
     assert code == 0
-    train, tempo, export = calls
+    train, tempo, export, shelf = calls
     runs = tmp_path / "runs"
     assert "--objective tokens" in train and "--epochs 4" in train
     assert "--learning-rate 1e-3" in train and train.endswith("--num-threads 1")
@@ -59,13 +59,17 @@ def test_train_and_export_use_the_token_decoder_by_default(tmp_path):
                             f"{runs}/default-tempo")
     assert export.startswith(f"main.py export --checkpoint {runs}/default-tempo ")
     assert export.endswith("--temperatures 1.0,0.8 --repeat 6.5,4 --primer-frames 430")
+    # the same vocoder again, ending in its shelf calibrated on the data set's training clips
+    assert shelf == (f"-m export.replace_vocoder --bundle assets/bundle --vocoder universal "
+                     f"--music {tmp_path}/data/dataset-topk --hf-shelf auto")
     (tmp_path / "plain").mkdir()
     code, calls = run_recipe(tmp_path / "plain", STAGES="tempo export", REPEAT="",
-                             PRIMER_FRAMES="0")
+                             PRIMER_FRAMES="0", HF_SHELF="")
     assert code == 0 and calls[-1].endswith("--temperatures 1.0,0.8")
     assert f"--checkpoint {tmp_path}/plain/runs/default " in calls[-1]
     (tmp_path / "paper").mkdir()
-    code, calls = run_recipe(tmp_path / "paper", STAGES="train tempo export", OBJECTIVE="paper")
+    code, calls = run_recipe(tmp_path / "paper", STAGES="train tempo export", OBJECTIVE="paper",
+                             HF_SHELF="")
     assert len(calls) == 2
     assert "--objective paper" in calls[0] and "--epochs 30" in calls[0]
     assert "--num-threads" not in calls[0] and "--temperatures" not in calls[1]
@@ -75,13 +79,13 @@ def test_train_and_export_use_the_token_decoder_by_default(tmp_path):
 def test_the_palette_stage_fits_a_head_that_export_uses_only_when_asked(tmp_path):
     code, calls = run_recipe(tmp_path, STAGES="palette export")
     assert code == 0
-    palette, export = calls
+    palette, export, _shelf = calls
     runs = tmp_path / "runs"
     assert palette.startswith(f"-m training.palette_head --run {runs}/default-tempo --out "
                               f"{runs}/default-palette")
     assert f"--checkpoint {runs}/default-tempo " in export and "--palette" not in export
     (tmp_path / "lit").mkdir()
-    code, calls = run_recipe(tmp_path / "lit", STAGES="export", PALETTE="2")
+    code, calls = run_recipe(tmp_path / "lit", STAGES="export", PALETTE="2", HF_SHELF="")
     assert code == 0 and f"--checkpoint {tmp_path}/lit/runs/default-palette " in calls[0]
     assert calls[0].endswith("--repeat 6.5,4 --palette 2 --primer-frames 430")
 
@@ -95,7 +99,7 @@ def test_the_distill_stage_distils_from_the_bundles_teacher_and_adds_a_light_voc
                              f"--run-dir {runs}/vocoder-k3 --teacher universal ")
     assert "--resume" not in distil and distil.endswith("--max-steps 4500 --max-seconds 60")
     assert replace == (f"-m export.replace_vocoder --bundle assets/bundle --vocoder "
-                       f"{runs}/vocoder-k3 --music {data}/dataset-topk --light")
+                       f"{runs}/vocoder-k3 --music {data}/dataset-topk --light --hf-shelf auto")
     # a fine-tuned V1 is the teacher when there is one, and a started run resumes
     (runs / "vocoder" / "checkpoints").mkdir(parents=True)
     (runs / "vocoder" / "checkpoints" / "generator.safetensors").write_bytes(b"")

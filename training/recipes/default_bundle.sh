@@ -25,7 +25,9 @@
 # training image leave; 0 for none), PALETTE (the palette prior's strength, with the palette
 # stage: stage-1 codes tilted towards the painting's, training.palette_head; measured too weak to
 # ship, "" for none), EPOCHS, LR, VOCODER_STEPS,
-# DISTILL_STEPS / DISTILL_SECONDS (the distill stage: v1-k3 from V1, 4500 steps or 1.5 h), EVAL_LIMIT,
+# DISTILL_STEPS / DISTILL_SECONDS (the distill stage: v1-k3 from V1, 4500 steps or 1.5 h),
+# HF_SHELF (auto: each vocoder graph ends in a shelf above the Mel's 8 kHz top band, calibrated on
+# training clips to cut the energy that vocoder invents there, export/hf_shelf.py; "" for none), EVAL_LIMIT,
 # DEVICE (auto|cpu|cuda).
 # A run resumes only with the image encoder it started with: give a new RUN when you change it.
 set -euo pipefail
@@ -54,6 +56,7 @@ fi
 VOCODER_STEPS=${VOCODER_STEPS:-5000}
 DISTILL_STEPS=${DISTILL_STEPS:-4500}
 DISTILL_SECONDS=${DISTILL_SECONDS:-5400}
+HF_SHELF=${HF_SHELF-auto}
 EVAL_LIMIT=${EVAL_LIMIT:-32}
 DEVICE=${DEVICE:-auto}
 STAGES=${STAGES:-"corpora dataset train tempo export distill eval examples"}
@@ -146,6 +149,11 @@ if has_stage export; then
   fi
   "$PY" main.py export --checkpoint "$checkpoint" --vocoder "$vocoder" --out "$BUNDLE" --fp16 \
     $([ "$OBJECTIVE" = tokens ] && echo --temperatures "$TEMPERATURES" || true) "${repeat[@]}"
+  if [ -n "$HF_SHELF" ]; then
+    # The same generator again, now ending in its calibrated shelf (about 5 min for V1 on 2 cores).
+    "$PY" -m export.replace_vocoder --bundle "$BUNDLE" --vocoder "$vocoder" --music "$DATASET" \
+      --hf-shelf "$HF_SHELF"
+  fi
 fi
 
 if has_stage distill; then
@@ -159,7 +167,8 @@ if has_stage distill; then
   "$PY" main.py distill-vocoder --music "$DATASET" --run-dir "$run" --teacher "$teacher" \
     $([ -f "$run/checkpoints/generator.json" ] && echo --resume || true) \
     --max-steps "$DISTILL_STEPS" --max-seconds "$DISTILL_SECONDS"
-  "$PY" -m export.replace_vocoder --bundle "$BUNDLE" --vocoder "$run" --music "$DATASET" --light
+  "$PY" -m export.replace_vocoder --bundle "$BUNDLE" --vocoder "$run" --music "$DATASET" --light \
+    $([ -n "$HF_SHELF" ] && echo --hf-shelf "$HF_SHELF" || true)
 fi
 
 if has_stage eval; then
