@@ -67,3 +67,25 @@ def test_it_does_not_buzz_at_the_frame_rate(mel):
     v1 = _play(load_generator("universal"), mel)
     # measured: V1 0.6 dB, the first light vocoder 15.5, this one -3.0 (a slight notch instead)
     assert abs(frame_rate_buzz_db(light) - frame_rate_buzz_db(v1)) < 6.0
+
+
+@pytest.mark.parametrize("light", [True, False], ids=["light", "v1"])
+def test_the_bundles_vocoders_end_in_their_calibrated_shelf_above_8_khz(mel, light):
+    """Both vocoders invent energy above the Mel's 8 kHz top band (export/hf_shelf.py); the
+    bundle's graphs cut it by the amount calibrated on training clips, and nothing below."""
+    from engine import Engine
+    from export.hf_shelf import energy_above_db
+
+    engine = Engine.load(ROOT / "assets" / "bundle", providers=["cpu"], warmup=False,
+                         intra_op_threads=1)
+    key = "vocoder_light" if light else "vocoder"
+    shelf = engine.manifest.provenance[key]["hf_shelf"]
+    # measured on 16 training clips: light +5.4 dB, V1 +2.6 dB more than the recordings
+    assert shelf["clips"] >= 16 and -8.0 < shelf["gain_db"] < -1.0
+    engine.use_light_vocoder(light)
+    shipped = engine.vocode(mel)
+    plain = _play(load_generator(LIGHT / "generator.safetensors" if light else "universal"), mel)
+    assert shipped.shape == plain.shape
+    cut = energy_above_db(plain, DEFAULT_AUDIO) - energy_above_db(shipped, DEFAULT_AUDIO)
+    assert cut == pytest.approx(-shelf["gain_db"], abs=1.5)  # the transition band takes a little
+    assert mcd(log_mel(plain), log_mel(shipped)) < 0.3  # the Mel band as the generator plays it
