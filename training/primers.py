@@ -10,6 +10,15 @@ is chosen by the painting alone: its nearest training image (cosine of the image
 lends the clip best matched to its own comments. Only the training split's images are in the
 bank, so the val/test paintings and the held-out masterpieces stay unseen.
 
+Not every clip makes a good start: the first seconds of a track can be a noise swell (Warzone
+2100's track 7 at 1 s: spectral flatness 0.138 as recorded, 19 × the test clips' mean), and the
+decoder carries a primer's texture on faithfully, so the two paintings that borrowed it played
+noise in every draw (issue 9's flatness on 308 pieces). Each image therefore lends its
+best-matched clip **whose primer frames are not noise-like**: Mel flatness (geometric over
+arithmetic mean of the Mel energies per frame, :func:`primer_flatness`) at most the
+``flatness_quantile`` (0.9) of the training clips' own; an image whose clips are all above it
+keeps its best match.
+
 Built here for Table IV (training.evaluation.evaluate) and by the exporter (``export
 --primer-frames``). Bundle files: ``primer_embeddings.npy`` [N, Di] float16 unit vectors,
 ``primer_codes.npy`` [N, frames, stages] int16 and ``primers.json`` (which image lends which
@@ -31,6 +40,43 @@ class PrimerError(ValueError):
 
 PRIMER_SPLIT = "train"
 """The only split whose images lend primers: val/test paintings and held-out works stay unseen."""
+FLATNESS_QUANTILE = 0.9
+"""Primer frames flatter than this quantile of the training clips' are passed over."""
+
+
+def primer_flatness(normalised_mel: np.ndarray, frames: int) -> float:
+    """Mean over the first `frames` frames of the Mel energies' flatness across bands (geometric
+    over arithmetic mean of ``exp(log-Mel)``): near 1 for noise, near 0 for a few partials."""
+    from core.mel import denormalize
+
+    energy = np.exp(denormalize(np.asarray(normalised_mel, np.float32)[:, :frames]))
+    return float((np.exp(np.log(energy).mean(axis=0)) / energy.mean(axis=0)).mean())
+
+
+def choose_primer_rows(rows, frames: int, flatness_quantile: float | None = FLATNESS_QUANTILE
+                       ) -> dict[str, int]:
+    """Per training image (its path): the index of the row whose clip lends the primer, the
+    highest caption similarity among clips not flatter than `flatness_quantile` of the training
+    clips (None: the highest similarity, whatever the clip)."""
+    candidates: dict[str, list[int]] = {}
+    for index, row in enumerate(rows):
+        if row.split == PRIMER_SPLIT:
+            candidates.setdefault(str(row.image_path), []).append(index)
+    flatness: dict[str, float] = {}
+    if flatness_quantile is not None:
+        for indices in candidates.values():
+            for index in indices:
+                if rows[index].audio_id not in flatness:
+                    flatness[rows[index].audio_id] = primer_flatness(np.load(rows[index].mel_path),
+                                                                     frames)
+    limit = (float(np.quantile(list(flatness.values()), flatness_quantile))
+             if flatness else float("inf"))
+    chosen = {}
+    for key, indices in candidates.items():
+        ranked = sorted(indices, key=lambda i: -rows[i].similarity)  # stable: manifest order
+        quiet = [i for i in ranked if flatness.get(rows[i].audio_id, 0.0) <= limit]
+        chosen[key] = (quiet or ranked)[0]
+    return chosen
 
 
 @dataclass
@@ -40,11 +86,12 @@ class PrimerBank:
     entries: list[dict]  # {"image": stem, "clip": audio id} per row
 
 
-def build_primer_bank(dataset: Path, image_spec, text_spec, codebook, frames: int
-                      ) -> PrimerBank:
+def build_primer_bank(dataset: Path, image_spec, text_spec, codebook, frames: int,
+                      flatness_quantile: float | None = FLATNESS_QUANTILE) -> PrimerBank:
     """One primer per training image of `dataset`: the first `frames` codes (``codebook``, the
-    run's residual codebook) of the clip its rows match best (highest caption similarity), next
-    to its cached image embedding (the run's image encoder, as the engine computes it)."""
+    run's residual codebook) of the clip its rows match best (highest caption similarity, noise-
+    like starts passed over: :func:`choose_primer_rows`), next to its cached image embedding
+    (the run's image encoder, as the engine computes it)."""
     from training.features import load_cached_embeddings, read_manifest
 
     rows = read_manifest(dataset)
@@ -52,13 +99,7 @@ def build_primer_bank(dataset: Path, image_spec, text_spec, codebook, frames: in
         _, images, _ = load_cached_embeddings(dataset, image_spec, text_spec)
     except FileNotFoundError as error:
         raise PrimerError(f"the primer bank needs the run's cached embeddings ({error})") from error
-    best: dict[str, int] = {}
-    for index, row in enumerate(rows):
-        if row.split != PRIMER_SPLIT:
-            continue
-        key = str(row.image_path)
-        if key not in best or row.similarity > rows[best[key]].similarity:
-            best[key] = index
+    best = choose_primer_rows(rows, frames, flatness_quantile)
     if not best:
         raise PrimerError(f"{dataset} has no {PRIMER_SPLIT} rows to build a primer bank from")
     chosen = [best[key] for key in sorted(best)]

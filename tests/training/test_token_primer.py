@@ -161,3 +161,59 @@ def test_table_iv_draws_one_piece_per_sample_seed(primed):
         first, generate_log_mels(loaded, image, text, "full", 0, 2, sampling))
     assert not np.allclose(
         first, generate_log_mels(loaded, image, text, "full", 0, 2, sampling, sample_seed=1))
+
+
+def with_noise_match(tiny_dataset: Path, out: Path, image: str = "img0_0") -> Path:
+    """The tiny data set plus a better-matched clip for one training image whose Mel is flat
+    noise (every band the same energy): the primer rule has to pass it over."""
+    import shutil
+
+    root = shutil.copytree(tiny_dataset, out)
+    rows = [json.loads(line) for line in (root / "manifest.jsonl").read_text().splitlines()
+            if line.strip()]
+    source = next(r for r in rows if Path(r["image_path"]).stem == image)
+    np.save(root / "mels" / "noise.npy", np.full((80, 896), -0.2, np.float16))
+    rows.append({**source, "id": "noise-row", "audio_id": "noise", "mel_path": "mels/noise.npy",
+                 "similarity": 0.99})
+    (root / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return root
+
+
+def test_a_noise_like_start_is_passed_over_for_the_next_best_clip(tiny_dataset, tmp_path):
+    from training.features import read_manifest
+    from training.primers import choose_primer_rows, primer_flatness
+
+    data = with_noise_match(tiny_dataset, tmp_path / "data")
+    rows = read_manifest(data)
+    assert primer_flatness(np.load(data / "mels" / "noise.npy"), 20) == pytest.approx(1.0, abs=1e-4)
+    tone = primer_flatness(np.load(data / "mels" / "clip0.npy"), 20)
+    assert tone < 0.5  # one partial: far from flat
+    by_image = {Path(k).stem: rows[i].audio_id for k, i in choose_primer_rows(rows, 20).items()}
+    assert by_image["img0_0"] == "clip0"  # the noise matched better, the tone lends the primer
+    naive = {Path(k).stem: rows[i].audio_id
+             for k, i in choose_primer_rows(rows, 20, flatness_quantile=None).items()}
+    assert naive["img0_0"] == "noise"
+    assert {k: v for k, v in naive.items() if k != "img0_0"} == {
+        k: v for k, v in by_image.items() if k != "img0_0"}
+
+
+def test_a_bundles_bank_is_rebuilt_from_its_own_codebook_by_the_rule(primed, tiny_dataset,
+                                                                     tmp_path, capsys):
+    from engine import Engine
+    from export.primer_bank import main, rebuild_primer_bank
+
+    _, bundle = primed
+    data = with_noise_match(tiny_dataset, tmp_path / "data")
+    same = rebuild_primer_bank(bundle, data, tmp_path / "same")
+    assert same == {"changed": 0, "images": 12}
+    np.testing.assert_array_equal(np.load(tmp_path / "same" / "primer_codes.npy"),
+                                  np.load(bundle / "primer_codes.npy"))  # the run's own codes
+    naive = rebuild_primer_bank(bundle, data, tmp_path / "naive", flatness_quantile=None)
+    assert naive["changed"] == 1
+    listing = json.loads((tmp_path / "naive" / "primers.json").read_text())
+    assert {e["image"]: e["clip"] for e in listing["primers"]}["img0_0"] == "noise"
+    engine = Engine.load(tmp_path / "naive", providers="cpu", warmup=False)  # re-hashed
+    assert engine.manifest.provenance["primer_bank"]["changed"] == 1
+    assert main(["--bundle", str(bundle), "--data", str(tmp_path / "nowhere"),
+                 "--out", str(tmp_path / "x")]) == 1
+    assert "error" in capsys.readouterr().err and not (tmp_path / "x").exists()
