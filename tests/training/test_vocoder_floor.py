@@ -1,6 +1,7 @@
 """training.evaluation.vocoder_floor: the flatness and FAD that the vocoders alone add."""
 
 import numpy as np
+import pytest
 
 from training.evaluation.vocoder_floor import through_codebook, vocoder_floor
 
@@ -40,3 +41,21 @@ def test_each_vocoder_is_also_measured_on_the_codebook_mel(tiny_bundle):
                 and not name.startswith("codebook+")}
     assert {f"codebook+{name}" for name in vocoders} == {n for n in flatness if "+" in n}
     assert flatness["codebook+full"] != flatness["full"]
+
+
+def test_every_audio_listen_proxy_is_reported_and_a_tone_has_one_pitch_class(tiny_bundle):
+    from engine import Engine
+    from training.evaluation.musicality import AUDIO_MEASURES
+
+    engine = Engine.load(tiny_bundle, warmup=False)
+    rate = engine.audio.sample_rate
+    t = np.arange(2 * rate) / rate
+    tone = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+    noise = np.random.default_rng(3).normal(0, 0.1, 2 * rate).astype(np.float32)
+    tone_only = vocoder_floor(engine, [tone])["measures"]
+    with_noise = vocoder_floor(engine, [tone, noise])["measures"]
+    assert set(tone_only["recorded"]) == set(AUDIO_MEASURES)
+    assert tone_only["recorded"]["pitch_class_entropy"] < 0.5  # an A held: one pitch class
+    assert with_noise["recorded"]["pitch_class_entropy"] > tone_only["recorded"]["pitch_class_entropy"]
+    assert with_noise["recorded"]["spectral_flatness"] == pytest.approx(
+        vocoder_floor(engine, [tone, noise])["flatness"]["recorded"])

@@ -86,6 +86,9 @@ class MusicalityMeasures:
 
 
 MEASURES: tuple[str, ...] = tuple(f.name for f in fields(MusicalityMeasures))
+AUDIO_MEASURES: tuple[str, ...] = ("onset_strength", "chroma_change", "pitch_class_entropy",
+                                   "onset_autocorrelation", "spectral_flatness")
+"""The measures taken on the audio (the rest are taken on the log-Mel)."""
 
 DEFINITIONS: dict[str, str] = {
     "spectral_flux": "nats/frame: mean |Δ| of the natural-log Mel between consecutive frames",
@@ -254,8 +257,7 @@ def measure(audio: np.ndarray | None = None, log_mel: np.ndarray | None = None,
                     "smoothed_flux": smoothed_flux(mel, config),
                     "band_change": band_change(mel)}
     if audio is None:
-        audio_measures = dict.fromkeys(("onset_strength", "chroma_change", "pitch_class_entropy",
-                                        "onset_autocorrelation", "spectral_flatness"), math.nan)
+        audio_measures = dict.fromkeys(AUDIO_MEASURES, math.nan)
     else:
         wave = np.asarray(audio, dtype=np.float32)
         envelope = onset_envelope(wave, config.sample_rate)

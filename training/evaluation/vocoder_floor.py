@@ -5,7 +5,9 @@ half the first bundle's. This measures what no decoder can remove: real test cli
 their own log-Mels played back through the bundle's full and light vocoders (and through the
 token decoder's codebook first, when the bundle has one). FAD compares one half of the clips,
 vocoded or not, with the other half as recorded, so the real-vs-real value is the floor of the
-sample itself.
+sample itself. Every other audio listen-proxy (onset strength, chroma change, pitch-class
+entropy, onset autocorrelation) is reported beside flatness, so a vocoder that smears pitch
+shows up as well as one that hisses.
 
     python -m training.evaluation.vocoder_floor --bundle assets/bundle --data data/dataset-topk
 """
@@ -21,7 +23,7 @@ import numpy as np
 from core.mel import denormalize, normalize
 from core.mel import log_mel as compute_log_mel
 from training.evaluation import metrics
-from training.evaluation.musicality import spectral_flatness
+from training.evaluation.musicality import AUDIO_MEASURES, measure
 
 
 def bundle_codebook(bundle: Path) -> np.ndarray | None:
@@ -50,12 +52,13 @@ def through_codebook(normalised: np.ndarray, books: np.ndarray) -> np.ndarray:
 def vocoder_floor(engine, clips: list[np.ndarray], embedder=None,
                   books: np.ndarray | None = None, fad_only: bool = False) -> dict:
     """Mean flatness of `clips` as recorded and vocoded by each of the engine's vocoders (and
-    through `books` then the full vocoder); with an `embedder`, FAD of the even clips
+    through `books` then each vocoder), the mean of every audio listen-proxy under "measures";
+    with an `embedder`, FAD of the even clips
     (recorded or vocoded) against the odd ones as recorded. `fad_only` vocodes the even clips
     alone (half the time) and reports their flatness only."""
     norm = engine.manifest.mel_norm
     vocoders = {"full": False} | ({"light": True} if engine.light_vocoder_name else {})
-    flatness: dict[str, list[float]] = {"recorded": []}
+    measured: dict[str, list[dict[str, float]]] = {"recorded": []}
     patches: dict[str, list[np.ndarray]] = {"recorded": [], "reference": []}
     for index, clip in enumerate(clips):
         if fad_only and embedder is not None and index % 2:
@@ -72,7 +75,9 @@ def vocoder_floor(engine, clips: list[np.ndarray], embedder=None,
                 engine.use_light_vocoder(light)
                 played[f"codebook+{name}"] = engine.vocode(coded)
         for name, audio in played.items():
-            flatness.setdefault(name, []).append(spectral_flatness(audio, engine.audio))
+            piece = measure(audio=audio, config=engine.audio)
+            measured.setdefault(name, []).append(
+                {key: getattr(piece, key) for key in AUDIO_MEASURES})
         if embedder is not None:
             rate = engine.audio.sample_rate
             if index % 2:
@@ -81,9 +86,13 @@ def vocoder_floor(engine, clips: list[np.ndarray], embedder=None,
                 for name, audio in played.items():
                     patches.setdefault(name, []).append(embedder.embed_frames(audio, rate))
     engine.use_light_vocoder(False)
-    result = {"clips": len(clips), "flatness_clips": len(flatness["recorded"]),
+    flatness = {name: [m["spectral_flatness"] for m in rows] for name, rows in measured.items()}
+    result = {"clips": len(clips), "flatness_clips": len(measured["recorded"]),
               "flatness": {k: float(np.mean(v)) for k, v in flatness.items()},
-              "flatness_median": {k: float(np.median(v)) for k, v in flatness.items()}}
+              "flatness_median": {k: float(np.median(v)) for k, v in flatness.items()},
+              "measures": {name: {key: float(np.nanmean([m[key] for m in rows]))
+                                  for key in AUDIO_MEASURES}
+                           for name, rows in measured.items()}}
     if embedder is not None and patches["reference"]:
         reference = np.concatenate(patches.pop("reference"))
         result["fad_vs_other_half"] = {k: metrics.fad(reference, np.concatenate(v))
