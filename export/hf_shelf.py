@@ -57,12 +57,14 @@ class ShelfCalibration:
                 for key, value in asdict(self).items()}
 
 
-def energy_above_db(audio: np.ndarray, config: AudioConfig) -> float:
-    """Energy above ``config.fmax`` relative to the energy below it, in dB (one STFT)."""
+def energy_above_db(audio: np.ndarray, config: AudioConfig,
+                    above_hz: float | None = None) -> float:
+    """Energy above `above_hz` (default ``config.fmax``) relative to the energy at or below
+    ``config.fmax``, in dB (one STFT)."""
     power = np.abs(librosa.stft(np.asarray(audio, dtype=np.float32), n_fft=config.n_fft,
                                 hop_length=config.hop_length)) ** 2
     freqs = librosa.fft_frequencies(sr=config.sample_rate, n_fft=config.n_fft)
-    above = float(power[freqs > config.fmax].sum()) + 1e-12
+    above = float(power[freqs > (config.fmax if above_hz is None else above_hz)].sum()) + 1e-12
     below = float(power[freqs <= config.fmax].sum()) + 1e-12
     return 10.0 * np.log10(above / below)
 
