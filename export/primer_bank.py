@@ -34,14 +34,18 @@ PRIMER_FILES = ("primer_codes.npy", "primers.json")
 
 
 def rebuild_primer_bank(bundle_dir: Path, dataset: Path, out_dir: Path | None = None,
-                        flatness_quantile: float | None = FLATNESS_QUANTILE) -> dict:
-    """Writes the bundle with its bank's clips chosen again; returns {"changed", "images"}."""
+                        flatness_quantile: float | None = FLATNESS_QUANTILE,
+                        frames: int | None = None) -> dict:
+    """Writes the bundle with its bank's clips chosen again (over `frames` primer frames; None:
+    the bank's own); returns {"changed", "images"}."""
     bundle = Bundle.open(bundle_dir, verify=True)
     decoder = bundle.manifest.decoder
     if not getattr(decoder, "primed", False):
         raise ExportError(f"{bundle_dir} has no primer bank; export it with --primer-frames.")
     record = json.loads(bundle.path("primers.json").read_text(encoding="utf-8"))
-    frames = int(record["frames"])
+    frames = int(record["frames"]) if frames is None else int(frames)
+    if frames < 1:
+        raise ExportError(f"a primer needs at least one frame, got {frames}.")
     books = bundle_codebook(bundle_dir)
     if books is None:
         raise ExportError(f"{bundle_dir} has no token decoder step graph to read codebooks from.")
@@ -64,13 +68,14 @@ def rebuild_primer_bank(bundle_dir: Path, dataset: Path, out_dir: Path | None = 
         changed += row.audio_id != entry["clip"]
         entries.append({"image": entry["image"], "clip": row.audio_id})
     raw = json.loads((Path(bundle_dir) / MANIFEST_NAME).read_text(encoding="utf-8"))
+    raw["decoder"]["primer_frames"] = frames
     raw.setdefault("provenance", {})["primer_bank"] = {
         "rule": "best-matched clip not flatter than the quantile of the training clips",
         "flatness_quantile": flatness_quantile, "changed": changed, "images": len(entries)}
     with BundleWriter(Path(out_dir) if out_dir is not None else Path(bundle_dir)) as writer:
         _stage_existing(bundle, writer, set(PRIMER_FILES))
         writer.write_npy("primer_codes.npy", np.stack(codes))
-        writer.write_json("primers.json", {**record, "primers": entries})
+        writer.write_json("primers.json", {**record, "frames": frames, "primers": entries})
         _commit(writer, raw)
     Bundle.open(out_dir or bundle_dir, verify=True)
     return {"changed": changed, "images": len(entries)}
@@ -86,9 +91,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--flatness-quantile", type=float, default=FLATNESS_QUANTILE,
                         help="pass over clips whose primer frames are flatter than this quantile "
                              "of the training clips' (default: %(default)s)")
+    parser.add_argument("--frames", type=int, default=None,
+                        help="primer frames (teacher-forced before a piece, not played; default: "
+                             "the bank's own)")
     args = parser.parse_args(argv)
     try:
-        report = rebuild_primer_bank(args.bundle, args.data, args.out, args.flatness_quantile)
+        report = rebuild_primer_bank(args.bundle, args.data, args.out, args.flatness_quantile,
+                                     args.frames)
     except (ExportError, FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

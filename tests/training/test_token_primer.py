@@ -217,3 +217,72 @@ def test_a_bundles_bank_is_rebuilt_from_its_own_codebook_by_the_rule(primed, tin
     assert main(["--bundle", str(bundle), "--data", str(tmp_path / "nowhere"),
                  "--out", str(tmp_path / "x")]) == 1
     assert "error" in capsys.readouterr().err and not (tmp_path / "x").exists()
+
+
+def test_a_bundles_bank_is_rebuilt_with_a_longer_primer(primed, tiny_dataset, tmp_path):
+    """--frames: the same clips, more of each teacher-forced; the manifest, listing and codes
+    agree, and the engine primes with every frame (a longer primer changes the piece)."""
+    from engine import Engine
+    from export.errors import ExportError
+    from export.primer_bank import rebuild_primer_bank
+
+    _, bundle = primed
+    report = rebuild_primer_bank(bundle, tiny_dataset, tmp_path / "long", frames=60)
+    assert report == {"changed": 0, "images": 12}
+    short_codes = np.load(bundle / "primer_codes.npy")
+    long_codes = np.load(tmp_path / "long" / "primer_codes.npy")
+    assert long_codes.shape == (12, 60, 2)
+    np.testing.assert_array_equal(long_codes[:, :20], short_codes)  # the same clips' starts
+    assert json.loads((tmp_path / "long" / "primers.json").read_text())["frames"] == 60
+    short, long = (Engine.load(path, providers="cpu", warmup=False)
+                   for path in (bundle, tmp_path / "long"))
+    assert long.manifest.decoder.primer_frames == 60
+    image = long.encode_image(np.full((48, 64, 3), (40, 60, 200), np.uint8))
+    text = long.encode_text("Art Commentary: a blue evening. Painting Emotion: calm.")
+    assert long.primer_codes(image).shape == (60, 2)
+    assert not np.allclose(long.generate_mel(image, text, seed=3),
+                           short.generate_mel(image, text, seed=3))
+    for frames in (0, 10_000):  # none at all, longer than the clips
+        with pytest.raises(ExportError, match="frame"):
+            rebuild_primer_bank(bundle, tiny_dataset, tmp_path / f"bad{frames}", frames=frames)
+        assert not (tmp_path / f"bad{frames}").exists()
+
+
+def test_a_bundles_sampling_knobs_are_reset_without_the_run(primed, tmp_path, capsys):
+    """export.sampling: the repetition prior re-weighted in the manifest only (every graph and
+    bank file the same bytes), recorded in the provenance, and the engine samples by it."""
+    import shutil
+
+    from engine import Engine
+    from engine.bundle import Bundle
+    from export.errors import ExportError
+    from export.sampling import main, resample_bundle
+
+    _, bundle = primed
+    changed = resample_bundle(bundle, tmp_path / "strong", repeat=(6.0, 4.0))
+    assert changed == {"repeat": [[3.0, 2.0], [6.0, 4.0]]}
+    before, after = Bundle.open(bundle).manifest, Bundle.open(tmp_path / "strong").manifest
+    assert after.decoder.repeat == (6.0, 4.0) and after.decoder.temperatures == (1.0, 0.9)
+    assert after.files == before.files
+    assert after.provenance["sampling"] == [{"repeat": {"was": [3.0, 2.0], "now": [6.0, 4.0]}}]
+    weak, strong = (Engine.load(path, providers="cpu", warmup=False)
+                    for path in (bundle, tmp_path / "strong"))
+    image = strong.encode_image(np.full((48, 64, 3), (220, 200, 60), np.uint8))
+    text = strong.encode_text("Art Commentary: a yellow field. Painting Emotion: joy.")
+    assert not np.allclose(strong.generate_mel(image, text, seed=2),
+                           weak.generate_mel(image, text, seed=2))
+    assert resample_bundle(tmp_path / "strong", repeat=(6.0, 4.0)) == {}  # nothing to record
+    assert len(Bundle.open(tmp_path / "strong").manifest.provenance["sampling"]) == 1
+    with pytest.raises(ExportError, match="per codebook stage"):
+        resample_bundle(bundle, tmp_path / "bad", temperatures=(1.0,))
+    assert not (tmp_path / "bad").exists()
+    plain = Path(shutil.copytree(bundle, tmp_path / "plain"))
+    raw = json.loads((plain / "manifest.json").read_text())
+    raw["decoder"]["repeat"] = []
+    (plain / "manifest.json").write_text(json.dumps(raw))
+    with pytest.raises(ExportError, match="without a repetition prior"):
+        resample_bundle(plain, repeat=(1.0, 1.0))
+    assert main(["--bundle", str(tmp_path / "nowhere"), "--repeat", "1,1"]) == 1
+    assert "error" in capsys.readouterr().err
+    assert main(["--bundle", str(tmp_path / "strong"), "--temperatures", "0.9,0.9"]) == 0
+    assert "temperatures [1.0, 0.9] → [0.9, 0.9]" in capsys.readouterr().out

@@ -1,0 +1,98 @@
+"""Re-sets how a bundle's token decoder samples, without the training run.
+
+    python -m export.sampling --bundle assets/bundle --repeat 7.5,4.5
+
+The sampling knobs of a token decoder are inputs of its step graph, written into the manifest's
+decoder section at export (``main.py export --temperatures / --repeat``): the temperature per
+codebook stage and the repetition prior's strength per stage (TokenMelDecoder.step: the code
+chosen one beat back, where it was new then, gets that much more log-odds). When only they
+change, the graphs stay as they are: this rewrites the manifest's decoder section, records the
+change under ``provenance.sampling`` and checks that the engine loads the result. A prior can be
+re-weighted but not added: a step graph exported without ``--repeat`` has no input for it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from engine.bundle import Bundle
+from engine.errors import EngineError
+from engine.manifest import MANIFEST_NAME, TOKENS
+from export.bundle import BundleWriter
+from export.errors import ExportError
+from export.music_encoder import _commit, _stage_existing
+
+
+def _per_stage(name: str, values: tuple[float, ...] | None, stages: int,
+               minimum: float) -> list[float] | None:
+    if values is None:
+        return None
+    if len(values) != stages or any(not v > minimum for v in values):
+        raise ExportError(f"give one {name} per codebook stage ({stages}), each above {minimum}; "
+                          f"got {list(values)}.")
+    return [float(v) for v in values]
+
+
+def resample_bundle(bundle_dir: Path, out_dir: Path | None = None, *,
+                    temperatures: tuple[float, ...] | None = None,
+                    repeat: tuple[float, ...] | None = None) -> dict:
+    """Writes the bundle with new sampling knobs (None: keep); returns {knob: [old, new]}."""
+    bundle = Bundle.open(bundle_dir, verify=True)
+    decoder = bundle.manifest.decoder
+    if decoder.kind != TOKENS:
+        raise ExportError(f"{bundle_dir} has no token decoder (kind {decoder.kind!r}); only a "
+                          "sampling decoder has temperatures and a repetition prior.")
+    new = {"temperatures": _per_stage("temperature", temperatures, decoder.stages, 0.0),
+           "repeat": _per_stage("repetition strength", repeat, decoder.stages, 0.0)}
+    if new["repeat"] is not None and not decoder.repeats:
+        raise ExportError(f"{bundle_dir}'s step graph was exported without a repetition prior; "
+                          "export it again with --repeat to add one.")
+    raw = json.loads((Path(bundle_dir) / MANIFEST_NAME).read_text(encoding="utf-8"))
+    changed = {name: [raw["decoder"][name], values] for name, values in new.items()
+               if values is not None and list(raw["decoder"][name]) != values}
+    for name, (_, values) in changed.items():
+        raw["decoder"][name] = values
+    history = raw.setdefault("provenance", {}).setdefault("sampling", [])
+    if changed:
+        history.append({name: {"was": old, "now": now} for name, (old, now) in changed.items()})
+    with BundleWriter(Path(out_dir) if out_dir is not None else Path(bundle_dir)) as writer:
+        _stage_existing(bundle, writer, set())
+        _commit(writer, raw)
+    Bundle.open(out_dir or bundle_dir, verify=True)
+    return changed
+
+
+def _numbers(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"give comma-separated numbers, e.g. 7.5,4.5 (got "
+                                         f"{text!r})") from None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m export.sampling",
+                                     description=__doc__.splitlines()[0])
+    parser.add_argument("--bundle", type=Path, required=True, help="a bundle with a token decoder")
+    parser.add_argument("--out", type=Path, help="write the result here (default: in place)")
+    parser.add_argument("--temperatures", type=_numbers,
+                        help="sampling temperature per codebook stage, comma separated")
+    parser.add_argument("--repeat", type=_numbers,
+                        help="the repetition prior's strength per stage, comma separated")
+    args = parser.parse_args(argv)
+    try:
+        changed = resample_bundle(args.bundle, args.out, temperatures=args.temperatures,
+                                  repeat=args.repeat)
+    except (ExportError, EngineError, FileNotFoundError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    said = "; ".join(f"{k} {old} → {now}" for k, (old, now) in changed.items()) or "no change"
+    print(f"{args.out or args.bundle}: {said}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
