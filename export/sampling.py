@@ -22,17 +22,19 @@ from engine.bundle import Bundle
 from engine.errors import EngineError
 from engine.manifest import MANIFEST_NAME, TOKENS
 from export.bundle import BundleWriter
+from export.cli import _repeat, _temperatures
 from export.errors import ExportError
 from export.music_encoder import _commit, _stage_existing
 
 
 def _per_stage(name: str, values: tuple[float, ...] | None, stages: int,
-               minimum: float) -> list[float] | None:
+               zero_allowed: bool) -> list[float] | None:
     if values is None:
         return None
-    if len(values) != stages or any(not v > minimum for v in values):
-        raise ExportError(f"give one {name} per codebook stage ({stages}), each above {minimum}; "
-                          f"got {list(values)}.")
+    low = "at least 0" if zero_allowed else "above 0"
+    if len(values) != stages or any(v < 0 or (v == 0 and not zero_allowed) for v in values):
+        raise ExportError(f"give one {name} per codebook stage ({stages}), each {low}; got "
+                          f"{list(values)}.")
     return [float(v) for v in values]
 
 
@@ -45,8 +47,8 @@ def resample_bundle(bundle_dir: Path, out_dir: Path | None = None, *,
     if decoder.kind != TOKENS:
         raise ExportError(f"{bundle_dir} has no token decoder (kind {decoder.kind!r}); only a "
                           "sampling decoder has temperatures and a repetition prior.")
-    new = {"temperatures": _per_stage("temperature", temperatures, decoder.stages, 0.0),
-           "repeat": _per_stage("repetition strength", repeat, decoder.stages, 0.0)}
+    new = {"temperatures": _per_stage("temperature", temperatures, decoder.stages, False),
+           "repeat": _per_stage("repetition strength", repeat, decoder.stages, True)}
     if new["repeat"] is not None and not decoder.repeats:
         raise ExportError(f"{bundle_dir}'s step graph was exported without a repetition prior; "
                           "export it again with --repeat to add one.")
@@ -65,22 +67,14 @@ def resample_bundle(bundle_dir: Path, out_dir: Path | None = None, *,
     return changed
 
 
-def _numbers(text: str) -> tuple[float, ...]:
-    try:
-        return tuple(float(v) for v in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"give comma-separated numbers, e.g. 7.5,4.5 (got "
-                                         f"{text!r})") from None
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m export.sampling",
                                      description=__doc__.splitlines()[0])
     parser.add_argument("--bundle", type=Path, required=True, help="a bundle with a token decoder")
     parser.add_argument("--out", type=Path, help="write the result here (default: in place)")
-    parser.add_argument("--temperatures", type=_numbers,
+    parser.add_argument("--temperatures", type=_temperatures,
                         help="sampling temperature per codebook stage, comma separated")
-    parser.add_argument("--repeat", type=_numbers,
+    parser.add_argument("--repeat", type=_repeat,
                         help="the repetition prior's strength per stage, comma separated")
     args = parser.parse_args(argv)
     try:
