@@ -71,7 +71,8 @@ def rebuild_primer_bank(bundle_dir: Path, dataset: Path, out_dir: Path | None = 
     raw["decoder"]["primer_frames"] = frames
     raw.setdefault("provenance", {})["primer_bank"] = {
         "rule": "best-matched clip not flatter than the quantile of the training clips",
-        "flatness_quantile": flatness_quantile, "changed": changed, "images": len(entries)}
+        "flatness_quantile": flatness_quantile, "frames": frames, "changed": changed,
+        "images": len(entries)}
     with BundleWriter(Path(out_dir) if out_dir is not None else Path(bundle_dir)) as writer:
         _stage_existing(bundle, writer, set(PRIMER_FILES))
         writer.write_npy("primer_codes.npy", np.stack(codes))

@@ -53,13 +53,14 @@ def resample_bundle(bundle_dir: Path, out_dir: Path | None = None, *,
         raise ExportError(f"{bundle_dir}'s step graph was exported without a repetition prior; "
                           "export it again with --repeat to add one.")
     raw = json.loads((Path(bundle_dir) / MANIFEST_NAME).read_text(encoding="utf-8"))
-    changed = {name: [raw["decoder"][name], values] for name, values in new.items()
-               if values is not None and list(raw["decoder"][name]) != values}
+    changed = {name: [list(raw["decoder"].get(name, [])), values]
+               for name, values in new.items()
+               if values is not None and list(raw["decoder"].get(name, [])) != values}
     for name, (_, values) in changed.items():
         raw["decoder"][name] = values
-    history = raw.setdefault("provenance", {}).setdefault("sampling", [])
     if changed:
-        history.append({name: {"was": old, "now": now} for name, (old, now) in changed.items()})
+        raw.setdefault("provenance", {}).setdefault("sampling", []).append(
+            {name: {"was": old, "now": now} for name, (old, now) in changed.items()})
     with BundleWriter(Path(out_dir) if out_dir is not None else Path(bundle_dir)) as writer:
         _stage_existing(bundle, writer, set())
         _commit(writer, raw)

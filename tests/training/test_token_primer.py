@@ -237,6 +237,7 @@ def test_a_bundles_bank_is_rebuilt_with_a_longer_primer(primed, tiny_dataset, tm
     short, long = (Engine.load(path, providers="cpu", warmup=False)
                    for path in (bundle, tmp_path / "long"))
     assert long.manifest.decoder.primer_frames == 60
+    assert long.manifest.provenance["primer_bank"]["frames"] == 60
     image = long.encode_image(np.full((48, 64, 3), (40, 60, 200), np.uint8))
     text = long.encode_text("Art Commentary: a blue evening. Painting Emotion: calm.")
     assert long.primer_codes(image).shape == (60, 2)
