@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from engine.bundle import Bundle
+from engine.errors import EngineError
 from engine.manifest import MANIFEST_NAME
 from export.bundle import BundleWriter
 from export.errors import ExportError
@@ -99,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         report = rebuild_primer_bank(args.bundle, args.data, args.out, args.flatness_quantile,
                                      args.frames)
-    except (ExportError, FileNotFoundError, ValueError) as error:
+    except (ExportError, EngineError, FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     print(f"{args.out or args.bundle}: primer bank of {report['images']} images, "

@@ -217,6 +217,8 @@ def test_a_bundles_bank_is_rebuilt_from_its_own_codebook_by_the_rule(primed, tin
     assert main(["--bundle", str(bundle), "--data", str(tmp_path / "nowhere"),
                  "--out", str(tmp_path / "x")]) == 1
     assert "error" in capsys.readouterr().err and not (tmp_path / "x").exists()
+    assert main(["--bundle", str(tmp_path / "no-bundle"), "--data", str(data)]) == 1
+    assert "is not a model bundle" in capsys.readouterr().err  # a message, not a traceback
 
 
 def test_a_bundles_bank_is_rebuilt_with_a_longer_primer(primed, tiny_dataset, tmp_path):
