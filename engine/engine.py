@@ -100,6 +100,7 @@ class Engine:
         self.comment_policy = COMMENT_POLICY
         """``join`` or ``replace``: what a visitor's comment does to the painting's commentary."""
         self._primers: tuple[np.ndarray, np.ndarray] | None = None
+        self._code_bias: np.ndarray | None = None
 
     # ----------------------------------------------------------------------------- loading
     @classmethod
@@ -429,6 +430,24 @@ class Engine:
             self._primers = (embeddings.astype(np.float32), codes.astype(np.int64))
         return self._primers
 
+    def code_bias(self) -> np.ndarray | None:
+        """The log-prior [1, stages, codebook_size] added to every sampled frame's noise
+        (core/code_bias.py); None when the bundle has none."""
+        spec = self.manifest.decoder
+        if not spec.biased:
+            return None
+        if self._code_bias is None:
+            try:
+                bias = np.load(self.bundle.path(spec.code_bias or ""))
+            except (OSError, ValueError) as error:
+                raise EngineError(f"the code bias cannot be read ({error}); re-export the "
+                                  "bundle.") from error
+            if bias.shape != (spec.stages, spec.codebook_size) or not np.isfinite(bias).all():
+                raise EngineError(f"the code bias {bias.shape} is not {spec.stages} stages × "
+                                  f"{spec.codebook_size} finite values; re-export the bundle.")
+            self._code_bias = bias.astype(np.float32)[None]
+        return self._code_bias
+
     def primer_codes(self, image_embedding: np.ndarray) -> np.ndarray | None:
         """The primer [primer_frames, stages] a painting starts from: the codes of the bank
         image nearest to `image_embedding` (training/primers.py); None without a bank."""
@@ -462,10 +481,12 @@ class Engine:
         predicted tempo; with guidance, the scale; with the repetition prior, the codes chosen
         `repeat_beats` beats back and its strengths), the sampled codes, their normalised Mel
         frame and the new state come out (Gumbel-max sampling, noise drawn here from `seed`,
-        chunk by chunk: the generator's stream is the same as one draw for the whole piece).
-        A `primer` [K, stages] is teacher-forced first (its frames are not played; the noise
-        stream is not touched, so a seed gives the same draws with or without one)."""
+        chunk by chunk: the generator's stream is the same as one draw for the whole piece; the
+        bundle's `code_bias`, if any, is added to it). A `primer` [K, stages] is teacher-forced
+        first (its frames are not played; the noise stream is not touched, so a seed gives the
+        same draws with or without one)."""
         step = self._session(spec.step_graph or "")
+        bias = self.code_bias()
         rng = np.random.default_rng(seed)
         state_shape = (spec.layers, spec.state_batch, spec.hidden)
         feeds = {"previous_codes": np.full((1, spec.stages), spec.codebook_size, dtype=np.int64),
@@ -509,6 +530,8 @@ class Engine:
             count = min(chunk_frames, spec.frames - start)
             uniform = rng.random((count, 1, spec.stages, spec.codebook_size), dtype=np.float32)
             noise = -np.log(-np.log(np.clip(uniform, 1e-10, 1.0 - 1e-7)))
+            if bias is not None:
+                noise += bias
             mel = np.empty((self.audio.n_mels, count), dtype=np.float32)
             for t in range(count):
                 feeds["noise"] = noise[t]

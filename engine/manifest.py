@@ -275,7 +275,12 @@ class DecoderSpec:
     With ``primer_frames`` > 0 the bundle has a primer bank (training/primers.py): unit image
     embeddings ``primer_embeddings`` [N, Di] and codes ``primer_codes`` [N, primer_frames,
     ``stages``]; the engine teacher-forces the codes of the painting's nearest bank image
-    through the step graph before it samples (they are not played)."""
+    through the step graph before it samples (they are not played).
+
+    With ``code_bias`` (a file name) the bundle has a fixed log-prior b [``stages``,
+    ``codebook_size``] float32 (core/code_bias.py, ``python -m export.code_bias``) that the engine
+    adds to every sampled frame's Gumbel noise: the draw comes from p'(c) ∝ p(c)^(1/T) · e^(b_c),
+    so the codes it penalises (the broadband ones) are drawn less; the primer is not touched."""
 
     kind: str = BILSTM
     frames: int = 896
@@ -294,6 +299,12 @@ class DecoderSpec:
     primer_frames: int = 0
     primer_embeddings: str | None = None
     primer_codes: str | None = None
+    code_bias: str | None = None
+
+    @property
+    def biased(self) -> bool:
+        """True when the bundle has a log-prior over codes added to every sampled frame."""
+        return bool(self.code_bias)
 
     @property
     def primed(self) -> bool:
@@ -341,7 +352,8 @@ class DecoderSpec:
                    palette=float(values.get("palette", 0.0)),
                    primer_frames=int(values.get("primer_frames", 0)),
                    primer_embeddings=values.get("primer_embeddings"),
-                   primer_codes=values.get("primer_codes"))
+                   primer_codes=values.get("primer_codes"),
+                   code_bias=values.get("code_bias"))
 
 
 def _optional(values: dict | None, cls):
@@ -423,4 +435,6 @@ class Manifest:
             names.add(self.commentary.vocabulary)
         if self.decoder.primed:
             names |= {self.decoder.primer_embeddings, self.decoder.primer_codes}
+        if self.decoder.biased:
+            names.add(self.decoder.code_bias)
         return names

@@ -162,7 +162,8 @@ def test_minimal_manifest_takes_the_documented_defaults():
                     "codebook_size": 0, "layers": 0, "hidden": 0, "temperatures": [],
                     "guidance": 1.0, "tempo_bpm": [], "beat_features": 0,
                     "repeat": [], "repeat_beats": 0.0, "palette": 0.0,
-                    "primer_frames": 0, "primer_embeddings": None, "primer_codes": None},
+                    "primer_frames": 0, "primer_embeddings": None, "primer_codes": None,
+                    "code_bias": None},
         "files": {},
         "provenance": {},
         "licences": {},
@@ -188,7 +189,7 @@ def test_full_manifest_writes_literal_dict_with_files_sorted():
                             "temperatures": [1.0, 1.1], "guidance": 1.0, "tempo_bpm": [],
                             "beat_features": 0, "repeat": [], "repeat_beats": 0.0,
                             "palette": 0.0, "primer_frames": 0, "primer_embeddings": None,
-                            "primer_codes": None}
+                            "primer_codes": None, "code_bias": None}
     assert Manifest.from_dict(FULL).decoder.samples
     assert not Manifest.from_dict(FULL).decoder.guided
     guided = DecoderSpec.from_dict({**d["decoder"], "guidance": "2.5", "tempo_bpm": [90, "120"],
@@ -224,3 +225,13 @@ def test_full_manifest_writes_literal_dict_with_files_sorted():
     assert list(d["files"].items()) == [("a.json", "aa11"), ("z.onnx", "00ff")]
     assert d["provenance"] == {"git": "abc123"} and d["licences"] == {"decoder": "MIT"}
     assert math.isclose(Manifest.from_dict(d).mel_norm.log_min, -9.5)
+
+
+def test_a_code_bias_is_a_referenced_file_and_survives_a_round_trip():
+    values = {**FULL, "decoder": {**FULL["decoder"], "code_bias": "code_bias.npy"}}
+    manifest = Manifest.from_dict(values)
+    assert manifest.decoder.biased and manifest.decoder.code_bias == "code_bias.npy"
+    assert "code_bias.npy" in manifest.referenced_files()
+    assert Manifest.from_dict(manifest.to_dict()).decoder == manifest.decoder
+    assert not Manifest.from_dict(FULL).decoder.biased
+    assert "code_bias.npy" not in Manifest.from_dict(FULL).referenced_files()

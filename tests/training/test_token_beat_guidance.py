@@ -27,15 +27,18 @@ def replay_engine_piece(model: Art2Music, image: np.ndarray, text: np.ndarray, s
                         inverse: torch.Tensor, lag: int = 0, repeat: torch.Tensor | None = None,
                         clock: torch.Tensor | None = None, palette: bool = False,
                         palette_strength: float = 0.0,
-                        primer: np.ndarray | None = None) -> np.ndarray:
+                        primer: np.ndarray | None = None,
+                        code_bias: np.ndarray | None = None) -> np.ndarray:
     """The normalised Mel [n_mels, 896] of the engine's piece for `seed`, replayed by the
     PyTorch step (Engine._sample_chunks: the primer teacher-forced as TokenMelDecoder.sample
-    does, then one step per frame with the engine's noise and the repetition prior's lagged
-    onsets)."""
+    does, then one step per frame with the engine's noise, plus `code_bias` [stages, size]
+    where given, and the repetition prior's lagged onsets)."""
     from core.beat import onset_lagged
 
     decoder = model.decoder
     noise = engine_noise(seed)
+    if code_bias is not None:
+        noise = noise + torch.from_numpy(np.asarray(code_bias, np.float32))
     frames, history = [], np.zeros((896, 2), np.int64)
     with torch.no_grad():
         image_t = torch.from_numpy(image)[None]

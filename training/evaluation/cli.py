@@ -87,6 +87,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--primer-frames", type=int, default=0,
                         help="token decoder: the primer bank's frames, as the bundle was "
                              "exported (export --primer-frames); 0: none")
+    parser.add_argument("--code-bias", type=float, default=0.0,
+                        help="token decoder: the log-prior against broadband codes, as the "
+                             "bundle carries it (python -m export.code_bias --strength); 0: none")
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     parser.add_argument("--embedding-layer", default="penultimate",
@@ -217,7 +220,7 @@ def _table_iv(args: argparse.Namespace) -> None:
         musicnn_weights=args.musicnn_weights, griffin_lim_iters=args.griffin_lim_iters,
         temperatures=args.temperatures, repeat=args.repeat, repeat_beats=args.repeat_beats,
         palette=args.palette, primer_frames=args.primer_frames, samples=args.samples,
-        save_audio=args.save_audio,
+        code_bias=args.code_bias, save_audio=args.save_audio,
     )
     result = evaluate(config)
     print_table(result)

@@ -27,6 +27,7 @@ import soundfile as sf
 import torch
 from tqdm import tqdm
 
+from core.code_bias import broadband_code_bias
 from core.mel import denormalize
 from training.evaluation import metrics
 from training.evaluation.data import (
@@ -97,6 +98,10 @@ class EvalConfig:
     """Token decoder: the primer bank's frames, as a bundle exported with ``--primer-frames``
     samples (training/primers.py, built from the run's training split); each row's primer is
     that of its mode's image input, and the image-less mode (w/o Image) gets none."""
+    code_bias: float = 0.0
+    """Token decoder: β of the log-prior against broadband first-stage codes, as a bundle with
+    ``python -m export.code_bias --strength β`` samples (core/code_bias.py, from the run's own
+    codebook at the default quantile); 0 for none."""
 
 
 @dataclass
@@ -190,6 +195,13 @@ def generate_log_mels(loaded: LoadedModel, image: torch.Tensor, text: torch.Tens
     return denormalize(np.concatenate(outputs), loaded.mel_norm)
 
 
+def run_code_bias(loaded: LoadedModel, strength: float) -> torch.Tensor:
+    """The log-prior [stages, size] against broadband codes of the run's own codebook, as
+    ``export.code_bias`` writes it into a bundle of that run."""
+    books = loaded.model.decoder.codebook.books.detach().cpu().numpy()
+    return torch.from_numpy(broadband_code_bias(books, strength, norm=loaded.mel_norm))
+
+
 def _std(values: list[float]) -> float:
     return float(np.std(values)) if len(values) > 1 else 0.0
 
@@ -258,7 +270,7 @@ def _describe(config: EvalConfig, loaded: LoadedModel, vocoder: Vocoder,
         "sampling": {"temperatures": list(config.temperatures), "repeat": list(config.repeat),
                      "repeat_beats": config.repeat_beats if config.repeat else None,
                      "palette": config.palette, "primer_frames": config.primer_frames,
-                     "samples_per_row": config.samples},
+                     "code_bias": config.code_bias, "samples_per_row": config.samples},
         "definitions": DEFINITIONS,
         "paper_table_iv": PAPER_TABLE_IV,
     }
@@ -298,6 +310,8 @@ def evaluate(config: EvalConfig, vocoder: Vocoder | None = None,
             sampling["repeat_beats"] = config.repeat_beats
         if config.palette:
             sampling["palette_strength"] = config.palette
+        if config.code_bias and loaded.model.samples:
+            sampling["code_bias"] = run_code_bias(loaded, config.code_bias)
         samples = max(1, config.samples) if loaded.model.samples else 1
         generated = np.concatenate([
             generate_log_mels(loaded, image, text, mode, config.seed, config.batch_size,

@@ -267,10 +267,11 @@ class TokenMelDecoder(nn.Module):
                  guidance: float | None = None, repeat: tuple[float, ...] = (),
                  repeat_beats: float = 1.0, tempo_bpm: float | None = None,
                  palette: torch.Tensor | None = None, palette_strength: float = 0.0,
-                 primer: torch.Tensor | None = None) -> torch.Tensor:
+                 primer: torch.Tensor | None = None,
+                 code_bias: torch.Tensor | None = None) -> torch.Tensor:
         """A sampled normalised Mel [B, n_mels, frames] (`sample` without its codes)."""
         return self.sample(h, seed, frames, temperatures, guidance, repeat, repeat_beats,
-                           tempo_bpm, palette, palette_strength, primer)[0]
+                           tempo_bpm, palette, palette_strength, primer, code_bias)[0]
 
     @torch.no_grad()
     def sample(self, h: torch.Tensor, seed: int = 0, frames: int | None = None,
@@ -278,7 +279,8 @@ class TokenMelDecoder(nn.Module):
                guidance: float | None = None, repeat: tuple[float, ...] = (),
                repeat_beats: float = 1.0, tempo_bpm: float | None = None,
                palette: torch.Tensor | None = None, palette_strength: float = 0.0,
-               primer: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+               primer: torch.Tensor | None = None,
+               code_bias: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """A sampled normalised Mel [B, n_mels, frames] and its codes [B, frames, stages] (the
         engine runs the same steps in ONNX).
 
@@ -290,7 +292,9 @@ class TokenMelDecoder(nn.Module):
         `palette` [B, size] (``palette`` of the image embeddings) with `palette_strength` λ > 0
         turns on the palette prior of `step`. `primer` [B, K, stages] codes (of a real clip the
         painting chose) are teacher-forced through the LSTM first, so the piece starts from the
-        state that clip leaves, and are not part of the output.
+        state that clip leaves, and are not part of the output. `code_bias` [stages, size] (a
+        log-prior over codes, core.code_bias) is added to every frame's Gumbel noise: the draw
+        comes from p'(c) ∝ p(c)^(1/T) · e^(b_c), as the engine adds it.
         """
         frames = frames or self.config.frames
         temperatures = temperatures or self.config.temperatures
@@ -317,6 +321,10 @@ class TokenMelDecoder(nn.Module):
             strength = torch.tensor([float(palette_strength)], device=h.device)
         else:
             palette = None
+        size = (self.config.stages, self.config.codebook_size)
+        if code_bias is not None and tuple(code_bias.shape) != size:
+            raise ValueError(f"a code bias must be [stages, size] = {list(size)}, got "
+                             f"{list(code_bias.shape)}")
         previous, h0, c0 = (t.to(h.device) for t in self.initial_state(h.shape[0], guided))
         if primer is not None and primer.shape[1]:
             if guided:
@@ -332,6 +340,8 @@ class TokenMelDecoder(nn.Module):
         for t in range(frames):
             noise = gumbel_noise((h.shape[0], self.config.stages, self.config.codebook_size),
                                  generator).to(h.device)
+            if code_bias is not None:
+                noise = noise + code_bias.to(noise)
             beat = None if clock is None else clock[:, t]
             lagged = None
             if lags is not None:  # the codes `lag` frames back; the start code before frame 0
