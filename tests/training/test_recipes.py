@@ -51,20 +51,21 @@ def test_dataset_stage_uses_top_k_matching_and_allow_partial_is_opt_in(tmp_path)
 def test_train_and_export_use_the_token_decoder_by_default(tmp_path):
     code, calls = run_recipe(tmp_path, STAGES="train tempo export")
     assert code == 0
-    train, tempo, export, shelf = calls
+    train, tempo, export, bias, shelf = calls
     runs = tmp_path / "runs"
     assert "--objective tokens" in train and "--epochs 4" in train
     assert "--learning-rate 1e-3" in train and train.endswith("--num-threads 1")
     assert tempo.startswith(f"-m training.tempo_head --run {runs}/default --out "
                             f"{runs}/default-tempo")
     assert export.startswith(f"main.py export --checkpoint {runs}/default-tempo ")
-    assert export.endswith("--temperatures 1.0,0.8 --repeat 6.5,4 --primer-frames 430")
+    assert export.endswith("--temperatures 1.0,0.8 --repeat 7.5,4.5 --primer-frames 860")
+    assert bias == "-m export.code_bias --bundle assets/bundle --strength 2"
     # the same vocoder again, ending in its shelf calibrated on the data set's training clips
     assert shelf == (f"-m export.replace_vocoder --bundle assets/bundle --vocoder universal "
                      f"--music {tmp_path}/data/dataset-topk --hf-shelf auto")
     (tmp_path / "plain").mkdir()
     code, calls = run_recipe(tmp_path / "plain", STAGES="tempo export", REPEAT="",
-                             PRIMER_FRAMES="0", HF_SHELF="")
+                             PRIMER_FRAMES="0", HF_SHELF="", CODE_BIAS="0")
     assert code == 0 and calls[-1].endswith("--temperatures 1.0,0.8")
     assert f"--checkpoint {tmp_path}/plain/runs/default " in calls[-1]
     (tmp_path / "paper").mkdir()
@@ -74,12 +75,13 @@ def test_train_and_export_use_the_token_decoder_by_default(tmp_path):
     assert "--objective paper" in calls[0] and "--epochs 30" in calls[0]
     assert "--num-threads" not in calls[0] and "--temperatures" not in calls[1]
     assert "--repeat" not in calls[1] and "--primer-frames" not in calls[1]
+    assert not any("export.code_bias" in call for call in calls)
 
 
 def test_the_palette_stage_fits_a_head_that_export_uses_only_when_asked(tmp_path):
     code, calls = run_recipe(tmp_path, STAGES="palette export")
     assert code == 0
-    palette, export, _shelf = calls
+    palette, export, _bias, _shelf = calls
     runs = tmp_path / "runs"
     assert palette.startswith(f"-m training.palette_head --run {runs}/default-tempo --out "
                               f"{runs}/default-palette")
@@ -87,7 +89,7 @@ def test_the_palette_stage_fits_a_head_that_export_uses_only_when_asked(tmp_path
     (tmp_path / "lit").mkdir()
     code, calls = run_recipe(tmp_path / "lit", STAGES="export", PALETTE="2", HF_SHELF="")
     assert code == 0 and f"--checkpoint {tmp_path}/lit/runs/default-palette " in calls[0]
-    assert calls[0].endswith("--repeat 6.5,4 --palette 2 --primer-frames 430")
+    assert calls[0].endswith("--repeat 7.5,4.5 --palette 2 --primer-frames 860")
 
 
 def test_the_distill_stage_distils_from_the_bundles_teacher_and_adds_a_light_vocoder(tmp_path):
@@ -119,11 +121,13 @@ def test_the_eval_stage_scores_the_token_decoder_as_the_bundle_samples(tmp_path)
     runs = tmp_path / "runs"
     assert calls[0].startswith(f"main.py eval --checkpoint {runs}/default-tempo ")
     assert calls[0].endswith("--temperatures 1.0,0.8 --samples 4 --musicality-seeds 2 "
-                             "--kiosk-draws 3 --kiosk-seed 0 --repeat 6.5,4 --primer-frames 430")
+                             "--kiosk-draws 3 --kiosk-seed 0 --repeat 7.5,4.5 --primer-frames 860 "
+                             "--code-bias 2")
     (tmp_path / "paper").mkdir()
     code, calls = run_recipe(tmp_path / "paper", STAGES="eval", OBJECTIVE="paper")
     assert code == 0 and f"--checkpoint {tmp_path}/paper/runs/default " in calls[0]
     assert "--samples" not in calls[0] and "--primer-frames" not in calls[0]
+    assert "--code-bias" not in calls[0]
 
 
 def test_the_music_light_stage_adds_the_shipped_fine_tune_without_cuda(tmp_path):

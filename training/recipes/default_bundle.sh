@@ -23,10 +23,11 @@
 # EVAL_OUT ($RUNS/eval), BUNDLE (assets/bundle), IMAGE_ENCODER (efficientnet:lite0+perceptual:imagenet; perceptual:v1 is
 # the first bundle's), OBJECTIVE (tokens: Mel-frame codes sampled by an autoregressive LSTM, the
 # shipped decoder; paper: the eq. (2) BiLSTM), TEMPERATURES (1.0,0.8: sampling temperature per
-# codebook stage written at export), REPEAT (6.5,4: the repetition prior's strength per stage,
-# which brings onsets back one beat later; "" for none), PRIMER_FRAMES (430: the primer bank,
-# training/primers.py: each piece starts from the state 5 s of the clip of the painting's nearest
-# training image leave; 0 for none), PALETTE (the palette prior's strength, with the palette
+# codebook stage written at export), REPEAT (7.5,4.5: the repetition prior's strength per stage,
+# which brings onsets back one beat later; "" for none), PRIMER_FRAMES (860: the primer bank,
+# training/primers.py: each piece starts from the state 10 s of the clip of the painting's nearest
+# training image leave; 0 for none), CODE_BIAS (2: log-odds taken off the broadband first-stage
+# codes, core/code_bias.py, export.code_bias; 0 for none), PALETTE (the palette prior's strength, with the palette
 # stage: stage-1 codes tilted towards the painting's, training.palette_head; measured too weak to
 # ship, "" for none), EPOCHS, LR, VOCODER_STEPS,
 # DISTILL_STEPS / DISTILL_SECONDS (the distill stage: v1-k3 from V1, 4500 steps or 1.5 h),
@@ -48,9 +49,10 @@ RUNS=${RUNS:-runs}
 BUNDLE=${BUNDLE:-assets/bundle}
 OBJECTIVE=${OBJECTIVE:-tokens}
 TEMPERATURES=${TEMPERATURES:-1.0,0.8}
-REPEAT=${REPEAT-6.5,4}
+REPEAT=${REPEAT-7.5,4.5}
 PALETTE=${PALETTE-}
-PRIMER_FRAMES=${PRIMER_FRAMES:-430}
+PRIMER_FRAMES=${PRIMER_FRAMES:-860}
+CODE_BIAS=${CODE_BIAS:-2}
 if [ "$OBJECTIVE" = tokens ]; then
   # 4 epochs x 185 steps of batch 32 on the 7 392-row data set: about 40 min on one CPU thread.
   EPOCHS=${EPOCHS:-4}
@@ -165,6 +167,11 @@ if has_stage export; then
   fi
   "$PY" main.py export --checkpoint "$checkpoint" --vocoder "$vocoder" --out "$BUNDLE" --fp16 \
     $([ "$OBJECTIVE" = tokens ] && echo --temperatures "$TEMPERATURES" || true) "${repeat[@]}"
+  if [ "$OBJECTIVE" = tokens ] && [ "$CODE_BIAS" != 0 ]; then
+    # Broadband (noise-like) first-stage codes drawn e^CODE_BIAS times less: the longer primer
+    # made the typical piece noisier without it (README, "The shipped sampling").
+    "$PY" -m export.code_bias --bundle "$BUNDLE" --strength "$CODE_BIAS"
+  fi
   if [ -n "$HF_SHELF" ]; then
     # The same generator again, now ending in its calibrated shelf (about 5 min for V1 on 2 cores).
     "$PY" -m export.replace_vocoder --bundle "$BUNDLE" --vocoder "$vocoder" --music "$DATASET" \
@@ -226,6 +233,7 @@ if has_stage eval; then
               --kiosk-draws 3 --kiosk-seed 0)
     [ -n "$REPEAT" ] && checkpoint="$TEMPO_RUN" && sampling+=(--repeat "$REPEAT")
     [ "$PRIMER_FRAMES" != 0 ] && sampling+=(--primer-frames "$PRIMER_FRAMES")
+    [ "$CODE_BIAS" != 0 ] && sampling+=(--code-bias "$CODE_BIAS")
   fi
   "$PY" main.py eval --checkpoint "$checkpoint" --data "$DATASET" --split test \
     --vocoder "$([ -d "$RUNS/vocoder/checkpoints" ] && echo "$RUNS/vocoder" || echo universal)" \
