@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import onnx
 
-from engine.bundle import sha256_file
+from engine.bundle import Bundle, sha256_file
 from engine.manifest import MANIFEST_NAME, Manifest
 from export.errors import ExportError
 from export.onnx_export import save_onnx
@@ -63,12 +63,43 @@ class BundleWriter:
                               "please report it.")
         (self.staging / MANIFEST_NAME).write_text(json.dumps(final.to_dict(), indent=2) + "\n",
                                                   encoding="utf-8")
+        self._swap_in()
+        return final
+
+    def stage_existing(self, bundle: Bundle, drop: set[str]) -> None:
+        """Copies every hashed file of `bundle` except `drop` into the staging folder (hard links
+        when the bundle is rewritten in place: its old folder is removed right after)."""
+        in_place = bundle.directory.resolve() == self.out_dir
+        for name in sorted(bundle.manifest.files):
+            if name in drop or name == MANIFEST_NAME:
+                continue
+            target = self.path(name)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                if not in_place:
+                    raise OSError("copy")
+                os.link(bundle.path(name), target)
+            except OSError:
+                shutil.copy2(bundle.path(name), target)
+
+    def commit_raw(self, values: dict) -> dict:
+        """`commit` for a manifest kept as its JSON dict (a tool that rewrites a bundle keeps
+        every section it does not know as it was): hashes every staged file into
+        ``values["files"]``, writes it, swaps the bundle in; returns what was written."""
+        values = dict(values)
+        values["files"] = {p.relative_to(self.staging).as_posix(): sha256_file(p)
+                           for p in sorted(self.staging.rglob("*")) if p.is_file()}
+        (self.staging / MANIFEST_NAME).write_text(json.dumps(values, indent=2) + "\n",
+                                                  encoding="utf-8")
+        self._swap_in()
+        return values
+
+    def _swap_in(self) -> None:
         previous = self.out_dir.parent / f".{self.out_dir.name}.old-{os.getpid()}"
         if self.out_dir.exists():
             os.replace(self.out_dir, previous)
         os.replace(self.staging, self.out_dir)
         shutil.rmtree(previous, ignore_errors=True)
-        return final
 
     def abort(self) -> None:
         shutil.rmtree(self.staging, ignore_errors=True)
@@ -79,3 +110,20 @@ class BundleWriter:
     def __exit__(self, kind, value, traceback) -> None:
         if kind is not None:
             self.abort()
+
+
+def rewrite_bundle(bundle: Bundle, out_dir: Path | None, values: dict,
+                   files: dict[str, np.ndarray | dict | None] | None = None) -> None:
+    """Writes `bundle` again at `out_dir` (None: in place) with the manifest dict `values`:
+    every hashed file is kept except those named in `files`, which are written anew (an array
+    as .npy, a dict as JSON) or, for None, left out; then the engine's reader verifies it."""
+    files = files or {}
+    with BundleWriter(out_dir if out_dir is not None else bundle.directory) as writer:
+        writer.stage_existing(bundle, set(files))
+        for name, content in files.items():
+            if isinstance(content, dict):
+                writer.write_json(name, content)
+            elif content is not None:
+                writer.write_npy(name, np.asarray(content))
+        writer.commit_raw(values)
+    Bundle.open(writer.out_dir, verify=True)

@@ -22,9 +22,8 @@ from core.code_bias import CODE_BIAS_QUANTILE, broadband_code_bias
 from engine.bundle import Bundle
 from engine.errors import EngineError
 from engine.manifest import MANIFEST_NAME, TOKENS
-from export.bundle import BundleWriter
+from export.bundle import rewrite_bundle
 from export.errors import ExportError
-from export.music_encoder import _commit, _stage_existing
 from training.evaluation.vocoder_floor import bundle_codebook
 
 CODE_BIAS_FILE = "code_bias.npy"
@@ -49,12 +48,7 @@ def set_code_bias(bundle_dir: Path, strength: float, out_dir: Path | None = None
     record = {"strength": float(strength), "quantile": float(quantile), "stage": 0,
               "penalised": int((bias < 0).sum())}
     raw.setdefault("provenance", {})["code_bias"] = record
-    with BundleWriter(Path(out_dir) if out_dir is not None else Path(bundle_dir)) as writer:
-        _stage_existing(bundle, writer, {CODE_BIAS_FILE})
-        if strength > 0:
-            writer.write_npy(CODE_BIAS_FILE, bias)
-        _commit(writer, raw)
-    Bundle.open(out_dir or bundle_dir, verify=True)
+    rewrite_bundle(bundle, out_dir, raw, {CODE_BIAS_FILE: bias if strength > 0 else None})
     return record
 
 

@@ -17,15 +17,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import shutil
 import sys
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from engine.bundle import Bundle, sha256_file
+from engine.bundle import Bundle
 from engine.manifest import MANIFEST_NAME
 from engine.retrieval import RETRIEVAL_KEY, MusicRetrieval, RetrievalSpec, read_retrieval_spec
 from export.bundle import BundleWriter
@@ -38,38 +36,6 @@ from training.retrieval.train import load_model
 
 MUSIC_GRAPH = "music_encoder"
 ART_GRAPH = "art_projection"
-
-
-def _stage_existing(bundle: Bundle, writer: BundleWriter, drop: set[str]) -> None:
-    """Copies every hashed file of `bundle` except `drop` into the staging folder (hard links
-    when the bundle is rewritten in place: its old folder is removed right after)."""
-    in_place = bundle.directory.resolve() == writer.out_dir
-    for name in sorted(bundle.manifest.files):
-        if name in drop or name == MANIFEST_NAME:
-            continue
-        target = writer.path(name)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            if not in_place:
-                raise OSError("copy")
-            os.link(bundle.path(name), target)
-        except OSError:
-            shutil.copy2(bundle.path(name), target)
-
-
-def _commit(writer: BundleWriter, values: dict) -> dict:
-    """Hashes every staged file into `values["files"]`, writes the manifest, swaps in."""
-    values = dict(values)
-    values["files"] = {p.relative_to(writer.staging).as_posix(): sha256_file(p)
-                       for p in sorted(writer.staging.rglob("*")) if p.is_file()}
-    (writer.staging / MANIFEST_NAME).write_text(json.dumps(values, indent=2) + "\n",
-                                                encoding="utf-8")
-    previous = writer.out_dir.parent / f".{writer.out_dir.name}.old-{os.getpid()}"
-    if writer.out_dir.exists():
-        os.replace(writer.out_dir, previous)
-    os.replace(writer.staging, writer.out_dir)
-    shutil.rmtree(previous, ignore_errors=True)
-    return values
 
 
 def add_music_encoder(run_dir: str | Path, bundle_dir: str | Path,
@@ -105,7 +71,7 @@ def add_music_encoder(run_dir: str | Path, bundle_dir: str | Path,
                                                       generator=generator), dim=-1)
     torch.set_num_threads(1)
     with BundleWriter(out_dir) as writer:
-        _stage_existing(bundle, writer, drop)
+        writer.stage_existing(bundle, drop)
         music = export_graph(GraphSource(MUSIC_GRAPH, model.music, (mel,), ("log_mel",),
                                          ("music_embedding",), fp16=False),
                              writer, fp16=False, tolerance=tolerance)
@@ -124,7 +90,7 @@ def add_music_encoder(run_dir: str | Path, bundle_dir: str | Path,
                         "training": report.get("provenance", {}),
                         "model": report.get("model", {})})
         raw[RETRIEVAL_KEY] = spec.to_dict()
-        _commit(writer, raw)
+        writer.commit_raw(raw)
     _check_through_engine(out_dir, model, mel)
     return spec
 

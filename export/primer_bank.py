@@ -23,9 +23,8 @@ import torch
 from engine.bundle import Bundle
 from engine.errors import EngineError
 from engine.manifest import MANIFEST_NAME
-from export.bundle import BundleWriter
+from export.bundle import rewrite_bundle
 from export.errors import ExportError
-from export.music_encoder import _commit, _stage_existing
 from training.evaluation.vocoder_floor import bundle_codebook
 from training.features import read_manifest
 from training.models.codebook import ResidualCodebook
@@ -74,12 +73,9 @@ def rebuild_primer_bank(bundle_dir: Path, dataset: Path, out_dir: Path | None = 
         "rule": "best-matched clip not flatter than the quantile of the training clips",
         "flatness_quantile": flatness_quantile, "frames": frames, "changed": changed,
         "images": len(entries)}
-    with BundleWriter(Path(out_dir) if out_dir is not None else Path(bundle_dir)) as writer:
-        _stage_existing(bundle, writer, set(PRIMER_FILES))
-        writer.write_npy("primer_codes.npy", np.stack(codes))
-        writer.write_json("primers.json", {**record, "frames": frames, "primers": entries})
-        _commit(writer, raw)
-    Bundle.open(out_dir or bundle_dir, verify=True)
+    rewrite_bundle(bundle, out_dir, raw, {
+        "primer_codes.npy": np.stack(codes),
+        "primers.json": {**record, "frames": frames, "primers": entries}})
     return {"changed": changed, "images": len(entries)}
 
 

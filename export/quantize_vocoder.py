@@ -42,7 +42,6 @@ from engine.providers import CPU
 from engine.session import GraphSession, SessionSettings
 from export.bundle import BundleWriter
 from export.errors import ExportError
-from export.music_encoder import _commit, _stage_existing
 from training.evaluation.metrics import mcd
 from training.vocoder.data import music_log_mels
 
@@ -245,7 +244,7 @@ def quantize_vocoder(options: QuantizeOptions) -> QuantizeReport:
     raw = json.loads((bundle_dir / MANIFEST_NAME).read_text(encoding="utf-8"))
     name = vocoder.name + INT8_SUFFIX
     with BundleWriter(out_dir) as writer:
-        _stage_existing(bundle, writer, set(spec.files))
+        writer.stage_existing(bundle, set(spec.files))
         file, extra = writer.write_graph(f"{vocoder.graph}_int8", quantized)
         graph = raw["graphs"][vocoder.graph]
         graph.update(file=file, external_data=list(extra), weights="int8", fp16_compute=False,
@@ -263,7 +262,7 @@ def quantize_vocoder(options: QuantizeOptions) -> QuantizeReport:
                   "onnxruntime": ort.__version__}
         provenance = raw.setdefault("provenance", {})
         provenance["vocoder"] = {**provenance.get("vocoder", {}), "quantization": record}
-        _commit(writer, raw)
+        writer.commit_raw(raw)
     _check_written(out_dir, quantized, windows[0])
     return QuantizeReport(name, file, stages, len(nodes), total, distance, l1, len(check))
 

@@ -37,7 +37,6 @@ from export.errors import ExportError
 from export.graph_export import export_graph
 from export.graphs import VOCODER, receptive_field_frames, vocoder_source
 from export.hf_shelf import ShelfCalibration, ShelvedGenerator, calibrate, shelf_taps, torch_vocode
-from export.music_encoder import _commit, _stage_existing
 from export.pipeline import CONTEXT_MARGIN_FRAMES
 from export.provenance import portable_path
 from export.quantize_vocoder import audio_distance, calibration_mels
@@ -156,7 +155,7 @@ def replace_vocoder(options: ReplaceOptions) -> ReplaceReport:
         raw["provenance"] = rebase_provenance(raw.get("provenance", {}), bundle_dir, out_dir)
     distance: tuple[float, float] | None = None
     with BundleWriter(out_dir) as writer:
-        _stage_existing(bundle, writer, old_files)
+        writer.stage_existing(bundle, old_files)
         graph = replace(vocoder_source(module, audio), name=graph_name)
         exported = export_graph(graph, writer, options.fp16, options.parity_tol)
         if options.music is not None and old_model is not None:
@@ -182,7 +181,7 @@ def replace_vocoder(options: ReplaceOptions) -> ReplaceReport:
                                          "clips": min(options.check_clips, len(held))}
         raw.setdefault("provenance", {})[key] = provenance
         raw.setdefault("licences", {})[key] = source.licence
-        _commit(writer, raw)
+        writer.commit_raw(raw)
     reopened = getattr(Bundle.open(out_dir, verify=True).manifest, key)
     if reopened is None or reopened.name != source.name or reopened.context_frames != context:
         raise ExportError(f"the written bundle {out_dir} does not name the new vocoder; do not "

@@ -21,10 +21,9 @@ from pathlib import Path
 from engine.bundle import Bundle
 from engine.errors import EngineError
 from engine.manifest import MANIFEST_NAME, TOKENS
-from export.bundle import BundleWriter
+from export.bundle import rewrite_bundle
 from export.cli import _repeat, _temperatures
 from export.errors import ExportError
-from export.music_encoder import _commit, _stage_existing
 
 
 def _per_stage(name: str, values: tuple[float, ...] | None, stages: int,
@@ -61,10 +60,7 @@ def resample_bundle(bundle_dir: Path, out_dir: Path | None = None, *,
     if changed:
         raw.setdefault("provenance", {}).setdefault("sampling", []).append(
             {name: {"was": old, "now": now} for name, (old, now) in changed.items()})
-    with BundleWriter(Path(out_dir) if out_dir is not None else Path(bundle_dir)) as writer:
-        _stage_existing(bundle, writer, set())
-        _commit(writer, raw)
-    Bundle.open(out_dir or bundle_dir, verify=True)
+    rewrite_bundle(bundle, out_dir, raw)
     return changed
 
 

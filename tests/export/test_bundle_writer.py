@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -78,3 +79,33 @@ def test_abort_is_safe_to_repeat_and_after_a_commit(tiny_bundle, manifest, tmp_p
     committed.commit(manifest)
     committed.abort()  # the staging folder became the bundle: the bundle stays
     assert (tmp_path / "bundle" / MANIFEST_NAME).is_file()
+
+
+def test_rewrite_bundle_keeps_every_other_file_writes_new_ones_and_leaves_out_none(
+        tiny_bundle, tmp_path):
+    """export.bundle.rewrite_bundle (the manifest-level tools' one write path): unknown manifest
+    keys survive, named files are replaced, added or dropped, and the hashes follow."""
+    import hashlib
+
+    import numpy as np
+
+    from engine.bundle import Bundle
+    from export.bundle import rewrite_bundle
+
+    source = Path(shutil.copytree(tiny_bundle, tmp_path / "source"))
+    raw = json.loads((source / MANIFEST_NAME).read_text())
+    raw["provenance"] = {**raw.get("provenance", {}), "note": "kept"}
+    rewrite_bundle(Bundle.open(source), tmp_path / "out", raw,
+                   {"extra.npy": np.arange(3, dtype=np.int16), "extra.json": {"a": 1}})
+    out = json.loads((tmp_path / "out" / MANIFEST_NAME).read_text())
+    assert out["provenance"]["note"] == "kept"
+    assert np.load(tmp_path / "out" / "extra.npy").tolist() == [0, 1, 2]
+    assert json.loads((tmp_path / "out" / "extra.json").read_text()) == {"a": 1}
+    for name, digest in out["files"].items():
+        assert hashlib.sha256((tmp_path / "out" / name).read_bytes()).hexdigest() == digest
+    assert set(out["files"]) == set(json.loads((source / MANIFEST_NAME).read_text())["files"]) \
+        | {"extra.npy", "extra.json"}
+    rewrite_bundle(Bundle.open(tmp_path / "out"), None, out, {"extra.npy": None})  # in place
+    again = json.loads((tmp_path / "out" / MANIFEST_NAME).read_text())
+    assert "extra.npy" not in again["files"] and not (tmp_path / "out" / "extra.npy").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "source"]  # no staging left
