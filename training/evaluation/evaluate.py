@@ -165,8 +165,8 @@ def generate_log_mels(loaded: LoadedModel, image: torch.Tensor, text: torch.Tens
                       sample_seed: int = 0) -> np.ndarray:
     """Natural-log Mels [N, n_mels, T] generated in ``mode`` (noise drawn once, seeded); a token
     decoder samples with `sample_seed` and the `sampling` keywords of TokenMelDecoder.generate
-    (temperatures, repeat, repeat_beats, palette_strength) when given; the palette prior reads
-    the mode's own image input (the random baseline's random image, image-only's image), and
+    (temperatures, repeat, repeat_beats, palette_strength, code_bias) when given; the palette
+    prior reads the mode's own image input (the random baseline's random image, image-only's image), and
     so does the primer of `primers` (a training.primers.PrimerBank), except in text-only mode,
     whose image is removed."""
     image, text = apply_input_mode(image, text, mode, torch.Generator().manual_seed(seed))
