@@ -6,6 +6,7 @@ replaces a complete one until everything (manifest last) is on disk.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import shutil
@@ -127,3 +128,13 @@ def rewrite_bundle(bundle: Bundle, out_dir: Path | None, values: dict,
                 writer.write_npy(name, np.asarray(content))
         writer.commit_raw(values)
     Bundle.open(writer.out_dir, verify=True)
+
+
+def bundle_tool_parser(module: str, doc: str, needs: str) -> argparse.ArgumentParser:
+    """The command line every tool that rewrites a bundle starts from: ``--bundle`` (`needs`
+    says what it must hold) and ``--out`` (default: in place), described by `doc`'s first line."""
+    parser = argparse.ArgumentParser(prog=f"python -m {module}",
+                                     description=doc.splitlines()[0])
+    parser.add_argument("--bundle", type=Path, required=True, help=needs)
+    parser.add_argument("--out", type=Path, help="write the result here (default: in place)")
+    return parser

@@ -13,7 +13,6 @@ The same prior in the PyTorch sampler: ``main.py eval --code-bias β`` (Table IV
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -22,7 +21,7 @@ from core.code_bias import CODE_BIAS_QUANTILE, broadband_code_bias
 from engine.bundle import Bundle
 from engine.errors import EngineError
 from engine.manifest import MANIFEST_NAME, TOKENS
-from export.bundle import rewrite_bundle
+from export.bundle import bundle_tool_parser, rewrite_bundle
 from export.errors import ExportError
 from training.evaluation.vocoder_floor import bundle_codebook
 
@@ -53,10 +52,7 @@ def set_code_bias(bundle_dir: Path, strength: float, out_dir: Path | None = None
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m export.code_bias",
-                                     description=__doc__.splitlines()[0])
-    parser.add_argument("--bundle", type=Path, required=True, help="a bundle with a token decoder")
-    parser.add_argument("--out", type=Path, help="write the result here (default: in place)")
+    parser = bundle_tool_parser("export.code_bias", __doc__, "a bundle with a token decoder")
     parser.add_argument("--strength", type=float, required=True,
                         help="β: log-odds taken off each broadband code (0 removes the prior)")
     parser.add_argument("--quantile", type=float, default=CODE_BIAS_QUANTILE,

@@ -12,7 +12,6 @@ through the bundle's own codebook, and re-hashes the manifest. Every other file 
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -23,7 +22,7 @@ import torch
 from engine.bundle import Bundle
 from engine.errors import EngineError
 from engine.manifest import MANIFEST_NAME
-from export.bundle import rewrite_bundle
+from export.bundle import bundle_tool_parser, rewrite_bundle
 from export.errors import ExportError
 from training.evaluation.vocoder_floor import bundle_codebook
 from training.features import read_manifest
@@ -80,12 +79,9 @@ def rebuild_primer_bank(bundle_dir: Path, dataset: Path, out_dir: Path | None = 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m export.primer_bank",
-                                     description=__doc__.splitlines()[0])
-    parser.add_argument("--bundle", type=Path, required=True, help="a bundle with a primer bank")
+    parser = bundle_tool_parser("export.primer_bank", __doc__, "a bundle with a primer bank")
     parser.add_argument("--data", type=Path, required=True,
                         help="the data set the bundle was trained on (its Mels and matches)")
-    parser.add_argument("--out", type=Path, help="write the result here (default: in place)")
     parser.add_argument("--flatness-quantile", type=float, default=FLATNESS_QUANTILE,
                         help="pass over clips whose primer frames are flatter than this quantile "
                              "of the training clips' (default: %(default)s)")

@@ -13,7 +13,6 @@ re-weighted but not added: a step graph exported without ``--repeat`` has no inp
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -21,7 +20,7 @@ from pathlib import Path
 from engine.bundle import Bundle
 from engine.errors import EngineError
 from engine.manifest import MANIFEST_NAME, TOKENS
-from export.bundle import rewrite_bundle
+from export.bundle import bundle_tool_parser, rewrite_bundle
 from export.cli import _repeat, _temperatures
 from export.errors import ExportError
 
@@ -65,10 +64,7 @@ def resample_bundle(bundle_dir: Path, out_dir: Path | None = None, *,
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m export.sampling",
-                                     description=__doc__.splitlines()[0])
-    parser.add_argument("--bundle", type=Path, required=True, help="a bundle with a token decoder")
-    parser.add_argument("--out", type=Path, help="write the result here (default: in place)")
+    parser = bundle_tool_parser("export.sampling", __doc__, "a bundle with a token decoder")
     parser.add_argument("--temperatures", type=_temperatures,
                         help="sampling temperature per codebook stage, comma separated")
     parser.add_argument("--repeat", type=_repeat,
